@@ -1,0 +1,1 @@
+"""Augmentations: audiomentations chains on CPU workers, and the views they make."""

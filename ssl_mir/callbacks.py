@@ -1,0 +1,64 @@
+"""Callbacks every training run gets from the CLI: encoder export at the end of fit, RNG state in checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from ssl_mir.export import save_encoder
+
+log = logging.getLogger(__name__)
+
+
+class ExportEncoder(pl.Callback):
+    """Write `pl_module.encoder` as a frozen artifact (safetensors + JSON) when fit ends.
+
+    Args:
+        dirpath: artifact folder; default `<trainer.default_root_dir>/encoder`.
+    """
+
+    def __init__(self, dirpath: str | None = None) -> None:
+        self.dirpath = dirpath
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        target = Path(self.dirpath or Path(trainer.default_root_dir) / "encoder")
+        ckpt = getattr(trainer.checkpoint_callback, "last_model_path", "") or ""
+        meta = {"method": type(pl_module).__name__, "ckpt": ckpt, "global_step": trainer.global_step}
+        save_encoder(pl_module.encoder, target, meta=meta)
+        log.info("exported encoder to %s", target)
+
+
+class RngState(pl.Callback):
+    """Save Python, NumPy and torch RNG states in checkpoints and restore them on resume.
+
+    Lightning restores weights, optimiser and loop progress but not the generators that draw crops and
+    augmentations; with this callback a resumed run draws what the uninterrupted run would have drawn. States are
+    stored as tensors and plain tuples so that checkpoints load with `weights_only=True`.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        state = {
+            "python": random.getstate(),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        random.setstate(state_dict["python"])
+        kind, keys, pos, has_gauss, cached = state_dict["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])

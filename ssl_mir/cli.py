@@ -1,0 +1,133 @@
+"""`ssl-mir`: pretrain | supervised | probe | synth | export.
+
+pretrain and supervised are LightningCLI `fit` runs; probe, synth and export are plain jsonargparse commands.
+Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from jsonargparse import ActionConfigFile, ArgumentParser
+from pytorch_lightning import LightningDataModule, LightningModule, Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from ssl_mir.callbacks import ExportEncoder, RngState
+from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
+from ssl_mir.evaluation.supervised import Supervised
+from ssl_mir.loggers import LoggerKind, make_logger
+from ssl_mir.pretext.base import PretextModule
+
+COMMANDS = ("pretrain", "supervised", "probe", "synth", "export")
+
+
+class SslMirCLI(LightningCLI):
+    """LightningCLI with ssl_mir's run layout under `trainer.default_root_dir`:
+
+    `config.yaml` (the resolved config), `checkpoints/` (`last.ckpt` and the last epochs; `--ckpt_path` resumes
+    with optimiser and RNG state), `encoder/` (the exported frozen encoder) and the logger's files.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--log_to", type=LoggerKind, default="wandb", help="wandb (offline), csv or tensorboard")
+        parser.link_arguments("data.sample_rate", "model.init_args.encoder.init_args.sample_rate")
+        if issubclass(self._model_class, Supervised):
+            parser.link_arguments("data.target_task", "model.init_args.task", apply_on="instantiate")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        config = self._get(self.config_init, "trainer", default={})
+        root = Path(config.get("default_root_dir") or "runs")
+        if config.get("logger") in (None, True):
+            kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
+        ours = [ModelCheckpoint(dirpath=root / "checkpoints", save_last=True), ExportEncoder(), RngState()]
+        extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        return self._instantiate_trainer({**config, **kwargs}, extra + ours)
+
+
+def _lightning(model_class: type[LightningModule], data_class: type[LightningDataModule], args: list[str],
+               root: str) -> SslMirCLI:
+    return SslMirCLI(
+        model_class, data_class, subclass_mode_model=True, args=["fit", *args], save_config_kwargs={"overwrite": True},
+        trainer_defaults={"default_root_dir": root}, seed_everything_default=0,
+        parser_kwargs={"fit": {"default_env": False}},
+    )
+
+
+def pretrain(args: list[str]) -> None:
+    """Self-supervised pre-training; the encoder is exported to <default_root_dir>/encoder at the end."""
+    _lightning(PretextModule, PretrainDataModule, args, "runs/pretrain")
+
+
+def supervised(args: list[str]) -> None:
+    """End-to-end supervised training on one task, then a clip-level test of the final weights."""
+    cli = _lightning(Supervised, LabeledDataModule, args, "runs/supervised")
+    if not cli.trainer.fast_dev_run:
+        cli.trainer.test(cli.model, datamodule=cli.datamodule)
+
+
+def probe(args: list[str]) -> None:
+    """Linear probes of frozen encoders on every task; prints a table, writes results.csv and results.json."""
+    from ssl_mir.evaluation.probe import ProbeConfig
+    from ssl_mir.evaluation.report import probe_encoders, print_table, write_results
+
+    parser = LightningArgumentParser(prog="ssl-mir probe", description=probe.__doc__, default_env=False)
+    parser.add_argument("-c", "--config", action=ActionConfigFile)
+    parser.add_argument("--encoders", type=list[str], required=True,
+                        help="exported encoder folders; 'random:FOLDER' is that architecture with random weights")
+    parser.add_argument("--out", type=str, default="runs/probe", help="folder for results.csv and results.json")
+    parser.add_class_arguments(LabeledDataModule, "data")
+    parser.add_class_arguments(ProbeConfig, "probe")
+    parser.add_lightning_class_args(Trainer, "trainer")  # only accelerator is used: probes run on one device
+    parser.add_argument("--log_to", type=str, default="csv", help="ignored by probe (accepted for shared configs)")
+    cfg = parser.instantiate_classes(parser.parse_args(args))
+    results = probe_encoders(cfg.encoders, cfg.data, cfg.probe, accelerator=cfg.trainer.accelerator)
+    write_results(results, Path(cfg.out))
+    print_table(results)
+
+
+def synth(args: list[str]) -> None:
+    """Write the built-in corpus: audio/*.wav and manifest.csv."""
+    from ssl_mir.data.synthetic import synthesize
+
+    parser = ArgumentParser(prog="ssl-mir synth", description=synth.__doc__, default_env=False)
+    parser.add_function_arguments(synthesize)
+    cfg = parser.parse_args(args)
+    print(synthesize(**cfg.as_dict()))
+
+
+def export(args: list[str]) -> None:
+    """Export the encoder of a training checkpoint (with the run's config.yaml) as safetensors + JSON."""
+    from ssl_mir.export import save_encoder
+
+    parser = ArgumentParser(prog="ssl-mir export", description=export.__doc__, default_env=False)
+    parser.add_argument("--run", type=str, required=True, help="run folder holding config.yaml")
+    parser.add_argument("--ckpt", type=str, default=None, help="checkpoint (default: <run>/checkpoints/last.ckpt)")
+    parser.add_argument("--out", type=str, required=True, help="artifact folder")
+    cfg = parser.parse_args(args)
+    run = Path(cfg.run)
+    ckpt = Path(cfg.ckpt or run / "checkpoints" / "last.ckpt")
+    model_class = Supervised if "Supervised" in (run / "config.yaml").read_text() else PretextModule
+    data_class = LabeledDataModule if model_class is Supervised else PretrainDataModule
+    cli = SslMirCLI(model_class, data_class, subclass_mode_model=True, run=False,
+                    args=["-c", str(run / "config.yaml"), "--trainer.logger", "false"])
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    cli.model.load_state_dict(state, strict=True)
+    print(save_encoder(cli.model.encoder, cfg.out, meta={"method": type(cli.model).__name__, "ckpt": str(ckpt)}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: ssl-mir {{{','.join(COMMANDS)}}} [options]   (ssl-mir COMMAND --help for options)")
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    command = globals()[argv[0]]
+    sys.argv = [f"ssl-mir {argv[0]}"]  # LightningCLI reads sys.argv too; the arguments go through `args`
+    command(argv[1:])
+
+
+if __name__ == "__main__":
+    main()

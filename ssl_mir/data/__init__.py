@@ -1,0 +1,1 @@
+"""Audio on disk: manifests, decoding, datasets, tasks and the built-in corpus."""

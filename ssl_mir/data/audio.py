@@ -1,0 +1,106 @@
+"""Audio decoding with soundfile: header probes, seek-reads of crops, mono downmix, resampling, content checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+# A file whose absolute peak stays below this (-80 dBFS) is called silent.
+SILENCE_PEAK = 1e-4
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
+
+
+class BadAudioError(ValueError):
+    """An audio file that cannot be used, with the file and the problem named."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the file header says."""
+
+    sample_rate: int
+    frames: int
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """Read a file's header.
+
+    Raises:
+        BadAudioError: the file is missing, cannot be decoded, or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadAudioError(path, "file not found")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise BadAudioError(path, f"cannot decode ({err})") from err
+    if info.frames <= 0:
+        raise BadAudioError(path, "empty file (0 samples)")
+    return AudioInfo(sample_rate=int(info.samplerate), frames=int(info.frames), channels=int(info.channels))
+
+
+def check_content(path: str | Path, block_frames: int = 1 << 16) -> str | None:
+    """Decode the whole file in blocks and return a problem (NaN/Inf, silence, decode error) or None."""
+    peak = 0.0
+    try:
+        for block in sf.blocks(str(path), blocksize=block_frames, dtype="float32", always_2d=True):
+            if not np.isfinite(block).all():
+                return "contains NaN or Inf samples"
+            if block.size:
+                peak = max(peak, float(np.abs(block).max()))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        return f"cannot decode ({err})"
+    if peak < SILENCE_PEAK:
+        return f"silent (peak {peak:.1e} below {SILENCE_PEAK:.0e})"
+    return None
+
+
+def read_crop(path: str | Path, start: float, duration: float, sample_rate: int) -> torch.Tensor:
+    """Read `duration` seconds from `start` seconds by seeking, downmix to mono and resample.
+
+    Only the frames of the crop are decoded. Returns exactly round(duration * sample_rate) samples, zero-padded
+    where the file ends early.
+
+    Returns:
+        (S,) float32 waveform at `sample_rate`.
+    """
+    n_out = round(duration * sample_rate)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            src_rate = f.samplerate
+            first = min(int(start * src_rate), max(f.frames - 1, 0))
+            f.seek(first)
+            # A few extra source frames keep the resampler's last output sample exact.
+            frames = f.read(math.ceil(duration * src_rate) + 8, dtype="float32", always_2d=True)  # (N, C)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise BadAudioError(path, f"cannot decode ({err})") from err
+    wave = torch.from_numpy(frames).mean(dim=1)  # (N,)
+    if src_rate != sample_rate:
+        wave = AF.resample(wave, src_rate, sample_rate)
+    wave = wave[:n_out]
+    if wave.numel() < n_out:
+        wave = torch.nn.functional.pad(wave, (0, n_out - wave.numel()))
+    return wave.contiguous()
+
+
+def read_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
+    """Decode a whole file to mono at `sample_rate`. Returns (S,)."""
+    info = probe(path)
+    return read_crop(path, 0.0, info.duration, sample_rate)

@@ -1,0 +1,226 @@
+"""LightningDataModules: unlabeled crops for pre-training, labeled crops and chunks for supervision and probes."""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import cached_property
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
+from ssl_mir.data.manifest import Manifest, OnBadFile, Row
+from ssl_mir.data.tasks import Task, TaskKind
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        drop_last=drop_last,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )
+
+
+class PretrainDataModule(pl.LightningDataModule):
+    """Random multi-view crops of unlabeled audio.
+
+    Args:
+        manifest: a folder of audio, or a CSV/JSONL manifest (labels are ignored).
+        sample_rate: rate the audio is resampled to; must match the encoder's.
+        crop_samples: samples per view (CLMR: 59049 at 22050 Hz).
+        n_views: crops per clip.
+        augment: applied to each view in the workers, (wave (S,), sample_rate) → (S,); e.g. ClmrAugment.
+        split: use only this split's rows when the manifest has splits (None: every row).
+        batch_size: clips per batch.
+        num_workers: dataloader processes.
+        on_bad_file: "raise" lists every bad file at setup; "skip" leaves them out, logged and counted.
+        max_channels: files with more channels are bad.
+    """
+
+    def __init__(
+        self,
+        manifest: str,
+        sample_rate: int = 16000,
+        crop_samples: int = 59049,
+        n_views: int = 2,
+        augment: WaveTransform | None = None,
+        split: str | None = "train",
+        batch_size: int = 48,
+        num_workers: int = 2,
+        on_bad_file: OnBadFile = "raise",
+        max_channels: int = 2,
+    ) -> None:
+        super().__init__()
+        self.manifest_path = manifest
+        self.sample_rate = sample_rate
+        self.crop_samples = crop_samples
+        self.n_views = n_views
+        self.augment = augment
+        self.split = split
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.on_bad_file = on_bad_file
+        self.max_channels = max_channels
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        """The checked rows (computed once, at first use)."""
+        manifest = Manifest.load(self.manifest_path)
+        if self.split is not None and self.split in manifest.splits:
+            manifest = manifest.split(self.split)
+        return manifest.check(self.on_bad_file, self.crop_samples / self.sample_rate, self.max_channels)
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.manifest.skipped)
+
+    def setup(self, stage: str) -> None:
+        self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views, self.augment)
+        if len(self.train_set) < self.batch_size:
+            raise ValueError(f"{self.manifest_path}: {len(self.train_set)} clips is fewer than batch_size {self.batch_size}")
+
+    def train_dataloader(self) -> DataLoader:
+        # Full batches only: the contrastive loss assumes the same batch size on every rank.
+        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True, drop_last=True)
+
+
+class LabeledDataModule(pl.LightningDataModule):
+    """Labeled audio with train/valid/test splits, for supervised training and probes.
+
+    Training draws one random crop per clip; validation and test cut every clip into non-overlapping chunks whose
+    predictions are aggregated per clip. Vocabularies come from the training split, before the label fraction is
+    applied, so that every subset shares one output space.
+
+    Args:
+        manifest: CSV or JSONL with a 'split' column (train, valid, test) and one column per task.
+        tasks: task name (a label column) → kind.
+        target: the task supervised training fits (default: the only task).
+        sample_rate: rate the audio is resampled to; must match the encoder's.
+        chunk_samples: samples per crop and per evaluation chunk.
+        max_chunks: cap on evaluation chunks per clip (None: all).
+        label_fraction: fraction of the training clips used, in (0, 1].
+        seed: draws the label-fraction subset (stratified on the target when it is multiclass).
+        batch_size: crops or chunks per batch.
+        num_workers: dataloader processes.
+        on_bad_file: "raise" or "skip" bad files, see PretrainDataModule.
+        max_channels: files with more channels are bad.
+    """
+
+    def __init__(
+        self,
+        manifest: str,
+        tasks: dict[str, TaskKind],
+        target: str | None = None,
+        sample_rate: int = 16000,
+        chunk_samples: int = 59049,
+        max_chunks: int | None = None,
+        label_fraction: float = 1.0,
+        seed: int = 0,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        on_bad_file: OnBadFile = "raise",
+        max_channels: int = 2,
+    ) -> None:
+        super().__init__()
+        if not tasks:
+            raise ValueError("data.tasks is empty: name at least one label column and its kind")
+        if target is None and len(tasks) == 1:
+            target = next(iter(tasks))
+        if target is not None and target not in tasks:
+            raise ValueError(f"data.target '{target}' is not one of data.tasks {list(tasks)}")
+        if not 0.0 < label_fraction <= 1.0:
+            raise ValueError(f"data.label_fraction must be in (0, 1], got {label_fraction}")
+        self.manifest_path = manifest
+        self.task_kinds = dict(tasks)
+        self.target = target
+        self.sample_rate = sample_rate
+        self.chunk_samples = chunk_samples
+        self.max_chunks = max_chunks
+        self.label_fraction = label_fraction
+        self.seed = seed
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.on_bad_file = on_bad_file
+        self.max_channels = max_channels
+
+    # ------------------------------------------------------------------ prepared once, on first use
+    @cached_property
+    def splits(self) -> dict[str, Manifest]:
+        manifest = Manifest.load(self.manifest_path)
+        missing = [s for s in SPLITS if s not in manifest.splits]
+        if missing:
+            raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} (need {list(SPLITS)})")
+        checked = manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels)
+        self.n_skipped = len(checked.skipped)
+        return {s: checked.split(s) for s in SPLITS}
+
+    @cached_property
+    def tasks(self) -> dict[str, Task]:
+        return {name: Task.from_manifest(name, kind, self.splits["train"]) for name, kind in self.task_kinds.items()}
+
+    @cached_property
+    def targets(self) -> dict[str, dict[str, torch.Tensor]]:
+        """split → task → targets aligned with the split's rows. Unknown labels fail here, at set-up."""
+        return {s: {n: t.encode_rows(self.splits[s]) for n, t in self.tasks.items()} for s in SPLITS}
+
+    @cached_property
+    def train_indices(self) -> list[int]:
+        """Indices of the training rows kept by the label fraction."""
+        n = len(self.splits["train"])
+        if self.label_fraction >= 1.0:
+            return list(range(n))
+        rng = np.random.default_rng(self.seed)
+        task = self.tasks.get(self.target or "")
+        if task is None or task.kind != "multiclass":
+            return sorted(rng.permutation(n)[: max(1, math.ceil(self.label_fraction * n))].tolist())
+        labels = self.targets["train"][task.name].numpy()
+        keep: list[int] = []
+        for c in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == c))
+            keep.extend(members[: max(1, round(self.label_fraction * len(members)))].tolist())
+        return sorted(keep)
+
+    @property
+    def target_task(self) -> Task:
+        if self.target is None:
+            raise ValueError(f"data.target is not set and data.tasks has {len(self.task_kinds)} tasks; name one")
+        return self.tasks[self.target]
+
+    # ------------------------------------------------------------------ datasets
+    def rows(self, split: str) -> list[Row]:
+        rows = self.splits[split].rows
+        return [rows[i] for i in self.train_indices] if split == "train" else rows
+
+    def split_targets(self, split: str) -> dict[str, torch.Tensor]:
+        targets = self.targets[split]
+        if split != "train":
+            return targets
+        index = torch.tensor(self.train_indices)
+        return {n: t[index] for n, t in targets.items()}
+
+    def chunk_dataset(self, split: str) -> ChunkDataset:
+        return ChunkDataset(self.rows(split), self.sample_rate, self.chunk_samples, self.split_targets(split),
+                            self.max_chunks)
+
+    def setup(self, stage: str) -> None:
+        self.train_set = CropDataset(self.rows("train"), self.sample_rate, self.chunk_samples, n_views=1,
+                                     targets=self.split_targets("train"))
+
+    def train_dataloader(self) -> DataLoader:
+        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return _loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return _loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)

@@ -1,0 +1,107 @@
+"""Datasets over checked manifest rows: random crops for training, deterministic chunks for evaluation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ssl_mir.data.audio import read_crop
+from ssl_mir.data.manifest import Row
+
+class WaveTransform(Protocol):
+    """Anything that maps a waveform (S,) at a sample rate to a waveform (S,), e.g. ClmrAugment."""
+
+    def apply(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor: ...
+
+
+class CropDataset(Dataset):
+    """n views of one clip, each an independent random crop (CLMR, Spijkervet & Burgoyne 2021).
+
+    Randomness comes from NumPy's global generator, which Lightning's `seed_everything(workers=True)` seeds per
+    dataloader worker, so a seed gives the same crops on every run.
+
+    Args:
+        rows: checked rows (duration known), each at least `crop_samples` long.
+        sample_rate: output rate.
+        crop_samples: samples per view.
+        n_views: crops per item.
+        transform: applied to each view independently, (wave (S,), sample_rate) → (S,).
+        targets: per-task target tensors aligned with `rows`, returned under "targets".
+    """
+
+    def __init__(
+        self,
+        rows: list[Row],
+        sample_rate: int,
+        crop_samples: int,
+        n_views: int = 2,
+        transform: WaveTransform | None = None,
+        targets: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        self.rows = rows
+        self.sample_rate = sample_rate
+        self.crop_seconds = crop_samples / sample_rate
+        self.n_views = n_views
+        self.transform = transform
+        self.targets = targets or {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        row = self.rows[index]
+        slack = max(row.duration - self.crop_seconds, 0.0)
+        views = []
+        for _ in range(self.n_views):
+            wave = read_crop(row.path, float(np.random.uniform(0.0, slack)), self.crop_seconds, self.sample_rate)
+            views.append(self.transform.apply(wave, self.sample_rate) if self.transform else wave)
+        item: dict[str, object] = {"views": torch.stack(views), "index": index}  # views: (V, S)
+        if self.targets:
+            item["targets"] = {name: t[index] for name, t in self.targets.items()}
+        return item
+
+
+class ChunkDataset(Dataset):
+    """Every clip cut into non-overlapping chunks; each item keeps its clip index for clip-level aggregation.
+
+    A clip of duration d gives max(1, floor(d / chunk)) chunks, optionally capped at `max_chunks` spread evenly.
+
+    Args:
+        rows: checked rows.
+        sample_rate: output rate.
+        chunk_samples: samples per chunk.
+        targets: per-task target tensors aligned with `rows`.
+        max_chunks: at most this many chunks per clip (None: all).
+    """
+
+    def __init__(
+        self,
+        rows: list[Row],
+        sample_rate: int,
+        chunk_samples: int,
+        targets: dict[str, torch.Tensor] | None = None,
+        max_chunks: int | None = None,
+    ) -> None:
+        self.rows = rows
+        self.sample_rate = sample_rate
+        self.chunk_seconds = chunk_samples / sample_rate
+        self.targets = targets or {}
+        self.index: list[tuple[int, float]] = []  # (clip, start seconds)
+        for clip, row in enumerate(rows):
+            n = max(1, int(row.duration // self.chunk_seconds + 1e-9))
+            ks = range(n) if max_chunks is None or n <= max_chunks else np.linspace(0, n - 1, max_chunks).round()
+            self.index.extend((clip, int(k) * self.chunk_seconds) for k in ks)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict[str, object]:
+        clip, start = self.index[i]
+        wave = read_crop(self.rows[clip].path, start, self.chunk_seconds, self.sample_rate)  # (S,)
+        item: dict[str, object] = {"wave": wave, "clip": clip}
+        if self.targets:
+            item["targets"] = {name: t[clip] for name, t in self.targets.items()}
+        return item

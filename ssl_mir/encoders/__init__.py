@@ -1,0 +1,7 @@
+"""Encoders: waveform (B, S) → frame embeddings (B, T, D). One architecture per file, no task heads."""
+
+from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.cnn2d import ShortChunkCNN
+from ssl_mir.encoders.samplecnn import SampleCNN
+
+__all__ = ["Encoder", "SampleCNN", "ShortChunkCNN"]

@@ -1,0 +1,1 @@
+"""Evaluation of frozen encoders: embeddings, probes, metrics, supervised and random baselines."""

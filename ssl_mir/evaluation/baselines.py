@@ -1,0 +1,27 @@
+"""Baselines that need no pre-training: the random-weights encoder of a given architecture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ssl_mir.encoders.base import Encoder
+from ssl_mir.export import build_encoder, load_encoder, read_config
+
+RANDOM_PREFIX = "random:"
+
+
+def random_encoder(artifact: str | Path, seed: int = 0) -> Encoder:
+    """The architecture of an exported encoder, with fresh seeded weights and default normalisation, frozen."""
+    torch.manual_seed(seed)
+    encoder = build_encoder(read_config(artifact))
+    encoder.requires_grad_(False)
+    return encoder.eval()
+
+
+def resolve_encoder(spec: str, seed: int = 0) -> Encoder:
+    """'PATH' loads an exported encoder; 'random:PATH' builds its architecture with random weights."""
+    if spec.startswith(RANDOM_PREFIX):
+        return random_encoder(spec[len(RANDOM_PREFIX):], seed)
+    return load_encoder(spec)

@@ -1,0 +1,123 @@
+"""Linear probe on frozen, time-averaged chunk embeddings, with clip-level scores.
+
+The linear evaluation protocol of SimCLR (Chen et al. 2020) as used for music by CLMR (Spijkervet & Burgoyne 2021):
+the encoder is frozen, embeddings are standardised with training statistics, and one linear layer is trained on
+them. Chunk outputs are averaged per clip before scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ssl_mir.data.tasks import Task
+from ssl_mir.evaluation.embeddings import ChunkEmbeddings
+from ssl_mir.evaluation.metrics import ClipEvaluator
+
+
+@dataclass
+class ProbeConfig:
+    """Hyper-parameters of the linear probe.
+
+    Args:
+        max_epochs: passes over the training embeddings.
+        batch_size: embeddings per step.
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay.
+        seed: initialisation and shuffling.
+    """
+
+    max_epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+class EmbeddingSet(Dataset):
+    """(x (D,), target, clip) items over precomputed embeddings."""
+
+    def __init__(self, x: torch.Tensor, target: torch.Tensor, clip: torch.Tensor) -> None:
+        self.x, self.target, self.clip = x, target, clip
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i]}
+
+
+class LinearProbe(pl.LightningModule):
+    """One linear layer on embeddings; logs `train/loss`, `val/<metric>` and `test/<metric>` at clip level."""
+
+    def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+        super().__init__()
+        self.task = task
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.head = nn.Linear(in_dim, task.num_outputs)
+        self.evaluator = ClipEvaluator(task)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x)  # (B, C)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.task.loss(self(batch["x"]), batch["target"])
+        self.log("train/loss", loss, batch_size=len(batch["x"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.evaluator.update(self(batch["x"]), batch["target"], batch["clip"])
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.evaluator.compute().items()})
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.evaluator.update(self(batch["x"]), batch["target"], batch["clip"])
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({f"test/{k}": v for k, v in self.evaluator.compute().items()})
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+def fit_linear_probe(
+    task: Task,
+    embeddings: dict[str, ChunkEmbeddings],
+    clip_targets: dict[str, torch.Tensor],
+    config: ProbeConfig = ProbeConfig(),
+    accelerator: str = "auto",
+) -> dict[str, float]:
+    """Train a probe on the 'train' embeddings and score 'test' at clip level.
+
+    Args:
+        task: what the targets mean.
+        embeddings: split → chunk embeddings ('train', 'valid', 'test').
+        clip_targets: split → per-clip targets, indexed by the chunks' clip ids.
+        config: probe hyper-parameters.
+        accelerator: Lightning accelerator for the probe.
+
+    Returns:
+        test metrics, keyed by metric name.
+    """
+    pl.seed_everything(config.seed, verbose=False)
+    train = embeddings["train"].x
+    mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
+
+    def loader(split: str, shuffle: bool) -> DataLoader:
+        e = embeddings[split]
+        data = EmbeddingSet((e.x - mean) / std, clip_targets[split][e.clip], e.clip)
+        return DataLoader(data, batch_size=config.batch_size if shuffle else 1024, shuffle=shuffle)
+
+    probe = LinearProbe(train.shape[1], task, config.lr, config.weight_decay)
+    trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0, check_val_every_n_epoch=config.max_epochs)
+    trainer.fit(probe, loader("train", True), loader("valid", False))
+    scores = trainer.test(probe, loader("test", False), verbose=False)[0]
+    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}

@@ -1,0 +1,87 @@
+"""The frozen-encoder artifact: encoder.safetensors (weights and buffers) plus encoder.json (how to rebuild it).
+
+No pickle: the JSON names the class and its constructor arguments, and only `Encoder` subclasses from allowed
+module prefixes are imported. Loading is strict, so a renamed or missing weight is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ssl_mir.encoders.base import Encoder
+
+FORMAT = "ssl_mir.encoder/1"
+WEIGHTS = "encoder.safetensors"
+CONFIG = "encoder.json"
+ALLOWED_PREFIXES = ("ssl_mir.",)
+
+
+def save_encoder(encoder: Encoder, directory: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write the artifact folder and return its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS))
+    config = {
+        "format": FORMAT,
+        "class_path": encoder.class_path,
+        "init_args": encoder.get_config(),
+        "embed_dim": encoder.embed_dim,
+        "sample_rate": encoder.sample_rate,
+        "frame_rate": encoder.frame_rate,
+        "meta": {**_provenance(), **(meta or {})},
+    }
+    (directory / CONFIG).write_text(json.dumps(config, indent=2, default=str))
+    return directory
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    """The artifact's JSON, checked for format."""
+    path = Path(directory) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory}: not an exported encoder (no {CONFIG})")
+    config = json.loads(path.read_text())
+    if config.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
+    return config
+
+
+def build_encoder(config: dict[str, Any], allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
+    """Instantiate (with fresh weights) the encoder an artifact's config describes."""
+    class_path = str(config["class_path"])
+    if not class_path.startswith(allowed_prefixes):
+        raise ValueError(f"refusing to import {class_path}: only classes under {allowed_prefixes} are allowed")
+    module_name, _, class_name = class_path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Encoder)):
+        raise ValueError(f"{class_path} is not an ssl_mir Encoder")
+    return cls(**config["init_args"])
+
+
+def load_encoder(directory: str | Path, allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
+    """Rebuild, load strictly, freeze and set to eval()."""
+    encoder = build_encoder(read_config(directory), allowed_prefixes)
+    encoder.load_state_dict(load_file(str(Path(directory) / WEIGHTS)), strict=True)
+    encoder.requires_grad_(False)
+    return encoder.eval()
+
+
+def _provenance() -> dict[str, Any]:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent)
+        git = done.stdout.strip() if done.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        git = ""
+    import ssl_mir
+
+    return {"git": git, "versions": {"ssl_mir": ssl_mir.__version__, "torch": torch.__version__,
+                                     "python": platform.python_version()}}

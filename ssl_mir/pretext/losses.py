@@ -1,0 +1,51 @@
+"""Pretext losses as pure functions of tensors."""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+
+def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Concatenate `x` from every rank, keeping gradients to each rank's own slice.
+
+    Returns the gathered tensor (R·B, ...) and this rank's index; outside DDP, `x` itself and rank 0.
+    `torch.distributed.nn.all_gather` sums the gradients of every rank's loss back onto the slice's owner, so with
+    DDP's gradient averaging the result equals one process on the concatenated batch.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x, 0
+    import torch.distributed.nn  # noqa: F401 (registers the autograd-aware collectives)
+
+    return torch.cat(torch.distributed.nn.all_gather(x), dim=0), dist.get_rank()
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """Normalised temperature-scaled cross-entropy (Chen et al., "A Simple Framework for Contrastive Learning of
+    Visual Representations", ICML 2020, eq. 1), with negatives gathered from every rank.
+
+    Each of the 2B local anchors has its other view as the positive and the other 2N - 2 gathered embeddings
+    (N = B · world size) as negatives. The loss is the mean over local anchors.
+
+    Args:
+        z1: (B, d) projections of the first views.
+        z2: (B, d) projections of the second views.
+        temperature: τ in exp(sim / τ).
+    """
+    z1 = F.normalize(z1.float(), dim=-1)
+    z2 = F.normalize(z2.float(), dim=-1)
+    b = z1.shape[0]
+    all1, rank = gather_with_grad(z1)  # (N, d)
+    all2, _ = gather_with_grad(z2)  # (N, d)
+    n = all1.shape[0]
+    anchors = torch.cat([z1, z2])  # (2B, d)
+    candidates = torch.cat([all1, all2])  # (2N, d)
+    logits = anchors @ candidates.T / temperature  # (2B, 2N)
+    local = torch.arange(b, device=z1.device) + rank * b
+    own = torch.cat([local, local + n])  # each anchor's own column
+    positive = torch.cat([local + n, local])  # its other view's column
+    rows = torch.arange(2 * b, device=z1.device)
+    self_mask = torch.zeros_like(logits, dtype=torch.bool)
+    self_mask[rows, own] = True
+    return F.cross_entropy(logits.masked_fill(self_mask, float("-inf")), positive)

@@ -1,0 +1,47 @@
+"""SimCLR in its CLMR flavour: two augmented crops of a clip, a projection head and NT-Xent."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+
+from ssl_mir.encoders.base import Encoder
+from ssl_mir.pretext.base import PretextModule
+from ssl_mir.pretext.heads import ProjectionHead
+from ssl_mir.pretext.losses import nt_xent
+
+
+class SimCLR(PretextModule):
+    """Chen et al., "A Simple Framework for Contrastive Learning of Visual Representations" (ICML 2020), applied to
+    music as CLMR (Spijkervet & Burgoyne, ISMIR 2021). Unlike CLMR, negatives are gathered from every rank under DDP.
+
+    Args:
+        encoder: the network being pre-trained.
+        projection_dim: output size of the projection head (CLMR: 128).
+        temperature: NT-Xent temperature (CLMR: 0.5).
+        optimizer: builds the optimiser (CLMR: Adam, lr 3e-4).
+        scheduler: optional per-step scheduler.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        projection_dim: int = 128,
+        temperature: float = 0.5,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__(encoder, optimizer, scheduler)
+        self.temperature = temperature
+        self.projector = ProjectionHead(encoder.embed_dim, encoder.embed_dim, projection_dim)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        views = batch["views"]  # (B, 2, S)
+        if views.shape[1] != 2:
+            raise ValueError(f"SimCLR needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
+        b = views.shape[0]
+        h = self.encoder.embed(views.flatten(0, 1))  # (2B, D)
+        z = self.projector(h).view(b, 2, -1)  # (B, 2, d)
+        loss = nt_xent(z[:, 0], z[:, 1], self.temperature)
+        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        return loss
