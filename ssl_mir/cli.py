@@ -43,7 +43,9 @@ class SslMirCLI(LightningCLI):
         root = Path(config.get("default_root_dir") or "runs")
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
-        ours = [ModelCheckpoint(dirpath=root / "checkpoints", save_last=True), ExportEncoder(), RngState()]
+        ours: list = [ExportEncoder(), RngState()]
+        if config.get("enable_checkpointing") is not False:
+            ours.append(ModelCheckpoint(dirpath=root / "checkpoints", save_last=True))
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         return self._instantiate_trainer({**config, **kwargs}, extra + ours)
 
@@ -100,8 +102,10 @@ def synth(args: list[str]) -> None:
 
 
 def export(args: list[str]) -> None:
-    """Export the encoder of a training checkpoint (with the run's config.yaml) as safetensors + JSON."""
-    from ssl_mir.export import save_encoder
+    """Export the encoder of a training checkpoint as safetensors + JSON, using the run's config.yaml."""
+    import yaml
+
+    from ssl_mir.export import build_encoder, save_encoder
 
     parser = ArgumentParser(prog="ssl-mir export", description=export.__doc__, default_env=False)
     parser.add_argument("--run", type=str, required=True, help="run folder holding config.yaml")
@@ -110,13 +114,13 @@ def export(args: list[str]) -> None:
     cfg = parser.parse_args(args)
     run = Path(cfg.run)
     ckpt = Path(cfg.ckpt or run / "checkpoints" / "last.ckpt")
-    model_class = Supervised if "Supervised" in (run / "config.yaml").read_text() else PretextModule
-    data_class = LabeledDataModule if model_class is Supervised else PretrainDataModule
-    cli = SslMirCLI(model_class, data_class, subclass_mode_model=True, run=False,
-                    args=["-c", str(run / "config.yaml"), "--trainer.logger", "false"])
+    model = yaml.safe_load((run / "config.yaml").read_text())["model"]
+    encoder = build_encoder(model["init_args"]["encoder"])
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
-    cli.model.load_state_dict(state, strict=True)
-    print(save_encoder(cli.model.encoder, cfg.out, meta={"method": type(cli.model).__name__, "ckpt": str(ckpt)}))
+    encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")},
+                            strict=True)
+    method = model["class_path"].rpartition(".")[2]
+    print(save_encoder(encoder, cfg.out, meta={"method": method, "ckpt": str(ckpt)}))
 
 
 def main(argv: list[str] | None = None) -> None:

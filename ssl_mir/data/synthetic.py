@@ -189,10 +189,18 @@ def synthesize(out: str | Path, n: int = 200, seed: int = 0, duration: float = 8
     order = rng.permutation(n)
     splits[order[: round(0.15 * n)]] = "valid"
     splits[order[round(0.15 * n): round(0.30 * n)]] = "test"
+    scores = [compose(np.random.default_rng([seed, i]), duration) for i in range(n)]
+    def classes(i: int) -> set[tuple[str, str]]:
+        return {(t, scores[i].labels[t]) for t in ("instrument", "key")}
+
+    seen = set().union(*(classes(i) for i in range(n) if splits[i] == "train"))
+    for i in range(n):  # a class absent from training moves its clip to train: vocabularies come from train
+        if not classes(i) <= seen:
+            splits[i] = "train"
+            seen |= classes(i)
     rows = []
-    for i in range(n):
-        clip_rng = np.random.default_rng([seed, i])
-        score = compose(clip_rng, duration)
+    for i, score in enumerate(scores):
+        clip_rng = np.random.default_rng([seed, i, 1])
         if backend == "soundfont":
             audio = render_soundfont(score, duration, sample_rate, sf2)  # type: ignore[arg-type]
         else:

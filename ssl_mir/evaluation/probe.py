@@ -7,6 +7,7 @@ them. Chunk outputs are averaged per clip before scoring.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pytorch_lightning as pl
@@ -105,6 +106,7 @@ def fit_linear_probe(
     Returns:
         test metrics, keyed by metric name.
     """
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(config.seed, verbose=False)
     train = embeddings["train"].x
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)

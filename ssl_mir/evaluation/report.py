@@ -48,21 +48,33 @@ def write_results(results: list[Result], out: Path) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
 
+def encoder_label(spec: str) -> str:
+    """A short column name: the run folder of an artifact ('runs/demo/simclr/encoder' → 'simclr')."""
+    from ssl_mir.evaluation.baselines import RANDOM_PREFIX
+
+    random = spec.startswith(RANDOM_PREFIX)
+    path = Path(spec.removeprefix(RANDOM_PREFIX))
+    name = path.parent.name if path.name == "encoder" and path.parent.name else path.name
+    return f"random({name})" if random else name
+
+
 def print_table(results: list[Result], console: Console | None = None) -> None:
-    """One row per encoder, one column per task/metric; the best value of each column in bold."""
-    columns = list(dict.fromkeys((str(r["task"]), str(r["metric"])) for r in results))
+    """One row per task and metric, one column per encoder; the best of each row in bold (lowest for MAE)."""
+    rows = list(dict.fromkeys((str(r["task"]), str(r["metric"])) for r in results))
     encoders = list(dict.fromkeys(str(r["encoder"]) for r in results))
     value = {(r["encoder"], r["task"], r["metric"]): float(r["value"]) for r in results}  # type: ignore[arg-type]
-    table = Table(title="Linear probe, clip-level test metrics")
-    table.add_column("encoder")
-    for task, metric in columns:
-        table.add_column(f"{task}\n{metric}", justify="right")
-    best = {c: (min if c[1] == "mae" else max)(value.get((e, *c), float("nan")) for e in encoders) for c in columns}
+    table = Table(title="Linear probe on frozen encoders: clip-level test metrics")
+    table.add_column("task")
+    table.add_column("metric")
     for e in encoders:
+        table.add_column(encoder_label(e), justify="right")
+    for task, metric in rows:
+        present = [value[(e, task, metric)] for e in encoders if (e, task, metric) in value]
+        best = min(present) if metric == "mae" else max(present)
         cells = []
-        for c in columns:
-            v = value.get((e, *c))
+        for e in encoders:
+            v = value.get((e, task, metric))
             text = "-" if v is None else f"{v:.3f}"
-            cells.append(f"[bold]{text}[/bold]" if v is not None and v == best[c] else text)
-        table.add_row(e, *cells)
+            cells.append(f"[bold]{text}[/bold]" if v == best else text)
+        table.add_row(task, metric, *cells)
     (console or Console()).print(table)

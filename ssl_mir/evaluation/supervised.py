@@ -27,11 +27,13 @@ class Supervised(pl.LightningModule):
     def __init__(
         self,
         encoder: Encoder,
-        task: Task,
+        task: Task | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
     ) -> None:
         super().__init__()
+        if task is None:
+            raise ValueError("Supervised needs a task; the CLI links it from data.target")
         self.encoder = encoder
         self.task = task
         self.optimizer = optimizer

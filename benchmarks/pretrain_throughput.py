@@ -1,0 +1,90 @@
+"""Pre-training throughput: the full SimCLR step (decode, crop, CLMR augmentations, model) against the model-only
+step on in-memory tensors of the same shape, in one run, and the model step under fp32 and bf16 autocast.
+
+    .venv/bin/python benchmarks/pretrain_throughput.py --steps 12 --num_workers 1
+
+Needs the built-in corpus (`ssl-mir synth --out data/synth --n 600 --seed 0`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ssl_mir.cli import SslMirCLI
+from ssl_mir.data.datamodules import PretrainDataModule
+from ssl_mir.pretext.base import PretextModule
+
+
+class StepTimer(pl.Callback):
+    """Wall time between the starts of training batches, after `warmup` batches."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.stamps = warmup, []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.stamps.append(time.perf_counter())
+
+    def seconds_per_step(self) -> float:
+        s = self.stamps[self.warmup:]
+        return (s[-1] - s[0]) / (len(s) - 1)
+
+
+class InMemoryViews(Dataset):
+    """The same batch shape as the real loader, from memory: no decoding, no augmentation."""
+
+    def __init__(self, n: int, n_views: int, samples: int) -> None:
+        self.views = torch.randn(n_views, samples) * 0.1  # (V, S)
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"views": self.views}
+
+
+def seconds_per_step(model: PretextModule, precision: str, steps: int, train: DataLoader | None = None,
+                     datamodule: pl.LightningDataModule | None = None) -> float:
+    timer = StepTimer(warmup=2)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, precision=precision, max_steps=steps + 2, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         callbacks=[timer])
+    trainer.fit(model, train_dataloaders=train, datamodule=datamodule)
+    return timer.seconds_per_step()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/pretrain/simclr_cnn2d.yaml")
+    parser.add_argument("--trainer", default="configs/trainer/cpu.yaml")
+    parser.add_argument("--data", default="configs/data/synthetic.yaml")
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--num_workers", type=int, default=1)
+    args = parser.parse_args()
+    sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
+    cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
+        "-c", args.trainer, "-c", args.data, "-c", args.config, "--data.num_workers", str(args.num_workers),
+        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false"])
+    model, data, precision = cli.model, cli.datamodule, str(cli.trainer.precision)
+    batch = data.batch_size
+
+    full = seconds_per_step(model, precision, args.steps, datamodule=data)
+    memory = DataLoader(InMemoryViews(batch * (args.steps + 3), data.n_views, data.crop_samples), batch_size=batch)
+    only = {p: seconds_per_step(model, p, args.steps, train=memory) for p in ("32-true", "bf16-mixed")}
+    print(f"config: {args.config}  batch {batch} x {data.n_views} views x {data.crop_samples} samples, "
+          f"precision {precision}, {args.num_workers} worker(s), {torch.get_num_threads()} torch threads")
+    print(f"full step      : {batch / full:7.1f} clips/s  ({full:.2f} s/step)")
+    print(f"model-only step: {batch / only[precision]:7.1f} clips/s  ({only[precision]:.2f} s/step)")
+    print(f"ratio full / model-only throughput: {only[precision] / full:.2f}")
+    print(f"model step fp32 {only['32-true']:.2f} s, bf16 {only['bf16-mixed']:.2f} s: "
+          f"bf16 speed-up {only['32-true'] / only['bf16-mixed']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Shared fixtures: small generated corpora and audio files written with soundfile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small built-in corpus (SoundFont backend when installed): 48 clips of 3 s at 16 kHz."""
+    from ssl_mir.data.synthetic import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("corpus"), n=48, seed=0, duration=3.0)
+
+
+def write_tone(path: Path, freq: float = 440.0, seconds: float = 2.0, sr: int = 16000, channels: int = 1,
+               amp: float = 0.5, **kwargs: object) -> Path:
+    t = np.arange(int(seconds * sr)) / sr
+    x = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    data = np.stack([x] * channels, axis=1) if channels > 1 else x
+    sf.write(path, data, sr, **kwargs)
+    return path

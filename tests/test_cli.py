@@ -1,0 +1,157 @@
+"""End-to-end runs of the `ssl-mir` commands on generated audio, with real Lightning Trainers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ssl_mir.cli import main
+from ssl_mir.export import load_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+TRAINERS = sorted((CONFIGS / "trainer").glob("*.yaml"))
+PRETRAIN = sorted((CONFIGS / "pretrain").glob("*.yaml"))
+SUPERVISED = sorted((CONFIGS / "supervised").glob("*.yaml"))
+TINY_CNN = ["--model.init_args.encoder.init_args.channels", "[4, 8]", "--model.init_args.encoder.init_args.n_mels", "16"]
+
+
+def run(*args: object) -> None:
+    main([str(a) for a in args])
+
+
+def data_args(manifest: Path, crop: int = 8000) -> list[str]:
+    return ["--data.manifest", str(manifest), "--data.batch_size", "4", "--data.num_workers", "0",
+            "--log_to", "csv", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def labeled_args(manifest: Path, chunk: int = 16000) -> list[str]:
+    return ["-c", CONFIGS / "data" / "synthetic_labeled.yaml", "--data.manifest", str(manifest),
+            "--data.chunk_samples", str(chunk), "--data.batch_size", "4", "--data.num_workers", "0"]
+
+
+@pytest.mark.parametrize("trainer", TRAINERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("method", PRETRAIN + SUPERVISED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_config_prints(trainer: Path, method: Path, capsys: pytest.CaptureFixture) -> None:
+    data = CONFIGS / "data" / ("synthetic.yaml" if method.parent.name == "pretrain" else "synthetic_labeled.yaml")
+    with pytest.raises(SystemExit) as done:
+        run(method.parent.name, "-c", trainer, "-c", data, "-c", method, "--print_config")
+    assert done.value.code == 0
+    printed = capsys.readouterr().out
+    assert "class_path: ssl_mir." in printed and "trainer:" in printed
+
+
+def test_probe_config_prints(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml",
+            "-c", CONFIGS / "data" / "synthetic_labeled.yaml", "--encoders", "[x]", "--print_config")
+    assert "max_epochs: 100" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("trainer", TRAINERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("method", PRETRAIN, ids=lambda p: p.stem)
+def test_pretrain_fast_dev_run(trainer: Path, method: Path, corpus: Path, tmp_path: Path) -> None:
+    # GPU trainer configs run on the CPU here, with their precision and strategy, on one device (SyncBatchNorm is
+    # GPU-only in torch).
+    run("pretrain", "-c", trainer, "-c", CONFIGS / "data" / "synthetic.yaml", "-c", method,
+        *data_args(corpus), "--data.batch_size", "2", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
+        "--trainer.sync_batchnorm", "false",
+        "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", tmp_path)
+    encoder = load_encoder(tmp_path / "encoder")
+    assert encoder(torch.randn(1, 60000)).shape[-1] == encoder.embed_dim
+
+
+@pytest.mark.parametrize("method", SUPERVISED, ids=lambda p: p.stem)
+def test_supervised_fast_dev_run(method: Path, corpus: Path, tmp_path: Path) -> None:
+    run("supervised", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", method, *labeled_args(corpus), *TINY_CNN,
+        "--log_to", "csv", "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", tmp_path)
+    assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
+
+
+def _pretrain_tiny(corpus: Path, root: Path, epochs: int, *extra: object) -> None:
+    run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
+        "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", *data_args(corpus), "--data.crop_samples", "8000",
+        *TINY_CNN, "--trainer.max_epochs", epochs, "--trainer.default_root_dir", root, *extra)
+
+
+def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -> None:
+    _pretrain_tiny(corpus, tmp_path / "straight", 2)
+    _pretrain_tiny(corpus, tmp_path / "resumed", 1)
+    first = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
+    _pretrain_tiny(corpus, tmp_path / "resumed", 2, "--ckpt_path", tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    straight = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == straight["global_step"] == 2 * first["global_step"] > 0
+    assert resumed["optimizer_states"][0]["state"][0]["step"] == straight["optimizer_states"][0]["state"][0]["step"]
+    for key, value in straight["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], value, msg=key)
+    assert any(not torch.equal(first["state_dict"][k], v) for k, v in straight["state_dict"].items())
+
+
+def test_export_command_matches_the_automatic_export(corpus: Path, tmp_path: Path) -> None:
+    _pretrain_tiny(corpus, tmp_path / "run", 1)
+    run("export", "--run", tmp_path / "run", "--out", tmp_path / "exported")
+    auto, manual = load_encoder(tmp_path / "run" / "encoder"), load_encoder(tmp_path / "exported")
+    wave = torch.randn(2, 16000)
+    torch.testing.assert_close(auto(wave), manual(wave), rtol=0, atol=0)
+
+
+def test_wandb_logs_offline_without_login(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    _pretrain_tiny(corpus, tmp_path, 1, "--log_to", "wandb")
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+
+
+@pytest.mark.slow
+def test_user_folder_pretrain_and_probe(tmp_path: Path) -> None:
+    """What the README tells a user to do: a folder of WAV/FLAC/MP3 files and a CSV of labels, no code."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "my_audio"
+    folder.mkdir()
+    rows = []
+    for i in range(24):
+        genre = ["drone", "clicks"][(i // 4) % 2]  # both genres in every split
+        t = np.arange(2 * 22050) / 22050
+        if genre == "drone":
+            x = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 400) * t)
+        else:
+            x = 0.3 * (rng.random(t.size) < 0.002) * rng.standard_normal(t.size)
+        x = (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+        ext, kwargs = [(".wav", {}), (".flac", {}), (".mp3", {"format": "MP3"})][i % 3]
+        stereo = np.stack([x, x], 1) if i % 4 == 0 else x
+        sf.write(folder / f"song{i}{ext}", stereo, 22050, **kwargs)
+        rows.append({"path": f"song{i}{ext}", "split": ["train", "train", "valid", "test"][i % 4], "genre": genre})
+    with open(folder / "labels.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "split", "genre"])
+        writer.writeheader()
+        writer.writerows(rows)
+    run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
+        "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", *data_args(folder), "--data.split", "null",
+        "--data.crop_samples", "16000", *TINY_CNN, "--trainer.max_steps", "3", "--trainer.default_root_dir",
+        tmp_path / "run")
+    run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml",
+        "--data.manifest", folder / "labels.csv", "--data.tasks", "{genre: multiclass}", "--data.num_workers", "0",
+        "--data.chunk_samples", "16000", "--encoders", f"[{tmp_path / 'run' / 'encoder'}]",
+        "--probe.max_epochs", "200", "--out", tmp_path / "probe")
+    results = json.loads((tmp_path / "probe" / "results.json").read_text())
+    accuracy = next(r["value"] for r in results if r["metric"] == "accuracy")
+    assert accuracy > 0.5  # two well-separated classes: a frozen encoder + linear probe beats chance
+
+
+@pytest.mark.slow
+def test_simclr_loss_falls(corpus: Path, tmp_path: Path) -> None:
+    """Without augmentation, telling crops of one clip from the others is learnable in a few dozen steps."""
+    _pretrain_tiny(corpus, tmp_path, 10, "--trainer.log_every_n_steps", "1", "--data.batch_size", "8",
+                   "--data.augment", "null", "--model.init_args.encoder.init_args.channels", "[8, 16]")
+    with open(tmp_path / "metrics.csv") as f:
+        losses = [float(r["train/loss"]) for r in csv.DictReader(f) if r.get("train/loss")]
+    assert len(losses) >= 30
+    assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.2

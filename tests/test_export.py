@@ -1,0 +1,43 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from ssl_mir.encoders import SampleCNN, ShortChunkCNN
+from ssl_mir.export import load_encoder, save_encoder
+
+
+@pytest.mark.parametrize("make", [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
+                                  lambda: SampleCNN(channels=[8, 8, 8, 16], wave_std=0.3)])
+def test_export_load_round_trip_gives_identical_outputs(tmp_path: Path, make) -> None:
+    torch.manual_seed(0)
+    enc = make()
+    enc.train()
+    for _ in range(3):  # move the batch-norm running statistics away from their initial values
+        enc(torch.randn(4, 16000))
+    enc.eval()
+    save_encoder(enc, tmp_path / "art", meta={"method": "test"})
+    loaded = load_encoder(tmp_path / "art")
+    assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    wave = torch.randn(3, 16000)
+    torch.testing.assert_close(loaded(wave), enc(wave), rtol=0, atol=0)
+    config = json.loads((tmp_path / "art" / "encoder.json").read_text())
+    assert config["embed_dim"] == enc.embed_dim and config["meta"]["method"] == "test"
+
+
+def test_loading_is_strict_and_refuses_foreign_classes(tmp_path: Path) -> None:
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "art")
+    weights = load_file(str(tmp_path / "art" / "encoder.safetensors"))
+    weights.pop("layers.0.0.weight")
+    save_file(weights, str(tmp_path / "art" / "encoder.safetensors"))
+    with pytest.raises(RuntimeError, match="Missing key.*layers.0.0.weight"):
+        load_encoder(tmp_path / "art")
+    config = json.loads((tmp_path / "art" / "encoder.json").read_text())
+    config["class_path"] = "os.system"
+    (tmp_path / "art" / "encoder.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="refusing to import os.system"):
+        load_encoder(tmp_path / "art")
+    with pytest.raises(FileNotFoundError, match="not an exported encoder"):
+        load_encoder(tmp_path)
