@@ -30,7 +30,7 @@ demo: $(STAMP)
 		--trainer.default_root_dir $(DEMO)/supervised
 	$(BIN)/ssl-mir probe -c $(TRAIN) -c configs/probe/linear.yaml -c configs/data/synthetic_labeled.yaml \
 		--encoders '[$(DEMO)/simclr/encoder, random:$(DEMO)/simclr/encoder, $(DEMO)/supervised/encoder]' \
-		--tasks '[instrument, key, instruments, tempo]' --out $(DEMO)/probe
+		--out $(DEMO)/probe
 
 clean:
 	rm -rf $(VENV) runs data *.egg-info

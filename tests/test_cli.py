@@ -111,7 +111,7 @@ def test_wandb_logs_offline_without_login(corpus: Path, tmp_path: Path, monkeypa
 
 
 @pytest.mark.slow
-def test_user_folder_pretrain_and_probe(tmp_path: Path) -> None:
+def test_user_folder_pretrain_and_probe(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """What the README tells a user to do: a folder of WAV/FLAC/MP3 files and a CSV of labels, no code."""
     rng = np.random.default_rng(0)
     folder = tmp_path / "my_audio"
@@ -129,18 +129,22 @@ def test_user_folder_pretrain_and_probe(tmp_path: Path) -> None:
         stereo = np.stack([x, x], 1) if i % 4 == 0 else x
         sf.write(folder / f"song{i}{ext}", stereo, 22050, **kwargs)
         rows.append({"path": f"song{i}{ext}", "split": ["train", "train", "valid", "test"][i % 4], "genre": genre})
+    (folder / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")  # in the folder, not in the labels
+    sf.write(folder / "silence.flac", np.zeros(44100, dtype=np.float32), 22050)
     with open(folder / "labels.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["path", "split", "genre"])
         writer.writeheader()
         writer.writerows(rows)
     run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
         "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", *data_args(folder), "--data.split", "null",
+        "--data.on_bad_file", "skip",
         "--data.crop_samples", "16000", *TINY_CNN, "--trainer.max_steps", "3", "--trainer.default_root_dir",
         tmp_path / "run")
     run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml",
         "--data.manifest", folder / "labels.csv", "--data.tasks", "{genre: multiclass}", "--data.num_workers", "0",
         "--data.chunk_samples", "16000", "--encoders", f"[{tmp_path / 'run' / 'encoder'}]",
         "--probe.max_epochs", "200", "--out", tmp_path / "probe")
+    assert "skipped 2 of 26 files" in caplog.text
     results = json.loads((tmp_path / "probe" / "results.json").read_text())
     accuracy = next(r["value"] for r in results if r["metric"] == "accuracy")
     assert accuracy > 0.5  # two well-separated classes: a frozen encoder + linear probe beats chance
