@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
 from torch import nn
 
 
-class Encoder(nn.Module):
+class Encoder(nn.Module, ABC):
     """Base class of every encoder.
 
     Subclasses implement `hidden_states` and set `embed_dim`, `sample_rate` and `frame_rate`. The arguments each
@@ -47,9 +48,9 @@ class Encoder(nn.Module):
     def class_path(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}"
 
+    @abstractmethod
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
         """Per-layer frame embeddings, each (B, T_l, D_l); the last one is the output of `forward`."""
-        raise NotImplementedError
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, S) waveform at `sample_rate` → (B, T, D) frame embeddings."""

@@ -19,7 +19,7 @@ class ShortChunkCNN(Encoder):
 
     Args:
         sample_rate: input rate.
-        n_mels: mel bands.
+        n_mels: mel bands (96 as in Choi et al. 2016; 128 leaves empty filters at n_fft 512 and 16 kHz).
         n_fft: STFT size.
         hop_length: STFT hop.
         channels: output channels of each conv layer (Won et al.: 128, 128, 256, 256, 256, 256, 512).
@@ -30,7 +30,7 @@ class ShortChunkCNN(Encoder):
     def __init__(
         self,
         sample_rate: int = 16000,
-        n_mels: int = 128,
+        n_mels: int = 96,
         n_fft: int = 512,
         hop_length: int = 256,
         channels: list[int] = [128, 128, 256, 256, 256, 256, 512],  # noqa: B006 (config default)
