@@ -28,7 +28,7 @@ COMMANDS = ("pretrain", "supervised", "probe", "synth", "export")
 class SslMirCLI(LightningCLI):
     """LightningCLI with ssl_mir's run layout under `trainer.default_root_dir`:
 
-    `config.yaml` (the resolved config), `checkpoints/` (`last.ckpt` and the last epochs; `--ckpt_path` resumes
+    `config.yaml` (the resolved config), `checkpoints/` (`last.ckpt` and the latest epoch; `--ckpt_path` resumes
     with optimiser and RNG state), `encoder/` (the exported frozen encoder) and the logger's files.
     """
 

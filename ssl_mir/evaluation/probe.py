@@ -8,7 +8,7 @@ them. Chunk outputs are averaged per clip before scoring.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytorch_lightning as pl
 import torch
@@ -29,14 +29,15 @@ class ProbeConfig:
         batch_size: embeddings per step.
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
-        seed: initialisation and shuffling.
+        seeds: one probe per seed (initialisation and shuffling; for `random:` encoders also their weights);
+            reports give mean ± std over seeds.
     """
 
     max_epochs: int = 50
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
-    seed: int = 0
+    seeds: list[int] = field(default_factory=lambda: [0])
 
 
 class EmbeddingSet(Dataset):
@@ -93,6 +94,7 @@ def fit_linear_probe(
     clip_targets: dict[str, torch.Tensor],
     config: ProbeConfig = ProbeConfig(),
     accelerator: str = "auto",
+    seed: int = 0,
 ) -> dict[str, float]:
     """Train a probe on the 'train' embeddings and score 'test' at clip level.
 
@@ -102,12 +104,13 @@ def fit_linear_probe(
         clip_targets: split → per-clip targets, indexed by the chunks' clip ids.
         config: probe hyper-parameters.
         accelerator: Lightning accelerator for the probe.
+        seed: initialisation and shuffling of this probe.
 
     Returns:
         test metrics, keyed by metric name.
     """
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
-    pl.seed_everything(config.seed, verbose=False)
+    pl.seed_everything(seed, verbose=False)
     train = embeddings["train"].x
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
 

@@ -7,42 +7,52 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
-from ssl_mir.evaluation.baselines import resolve_encoder
+from ssl_mir.evaluation.baselines import RANDOM_PREFIX, resolve_encoder
 from ssl_mir.evaluation.embeddings import extract
 from ssl_mir.evaluation.probe import ProbeConfig, fit_linear_probe
 
 log = logging.getLogger(__name__)
-Result = dict[str, object]  # encoder, task, metric, value
+Result = dict[str, object]  # encoder, task, seed, metric, value
+FIELDS = ["encoder", "task", "seed", "metric", "value"]
 
 
 def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeConfig,
                    accelerator: str = "auto") -> list[Result]:
-    """Embeddings are extracted once per encoder and split, then shared by every task's probe."""
+    """Probe every encoder on every task with every seed.
+
+    Embeddings are extracted once per encoder and split and shared by every task and seed; a `random:` encoder is
+    re-initialised, and so re-embedded, for each seed.
+    """
     results: list[Result] = []
+    device = "cpu" if accelerator == "cpu" else None
     for spec in encoders:
-        encoder = resolve_encoder(spec, seed=config.seed)
-        if encoder.sample_rate != data.sample_rate:
-            raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
-                             f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")
-        device = "cpu" if accelerator == "cpu" else None
-        embeddings = {s: extract(encoder, data.chunk_dataset(s), data.batch_size, data.num_workers, device)
-                      for s in SPLITS}
-        for name, task in data.tasks.items():
-            clip_targets = {s: data.split_targets(s)[name] for s in SPLITS}
-            scores = fit_linear_probe(task, embeddings, clip_targets, config, accelerator)
-            log.info("%s on %s: %s", spec, name, scores)
-            results.extend({"encoder": spec, "task": name, "metric": k, "value": v} for k, v in scores.items())
+        embeddings = None
+        for seed in config.seeds:
+            if embeddings is None or spec.startswith(RANDOM_PREFIX):
+                encoder = resolve_encoder(spec, seed=seed)
+                if encoder.sample_rate != data.sample_rate:
+                    raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
+                                     f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")
+                embeddings = {s: extract(encoder, data.chunk_dataset(s), data.batch_size, data.num_workers, device)
+                              for s in SPLITS}
+            for name, task in data.tasks.items():
+                clip_targets = {s: data.split_targets(s)[name] for s in SPLITS}
+                scores = fit_linear_probe(task, embeddings, clip_targets, config, accelerator, seed)
+                log.info("%s on %s, seed %d: %s", spec, name, seed, scores)
+                results.extend({"encoder": spec, "task": name, "seed": seed, "metric": k, "value": v}
+                               for k, v in scores.items())
     return results
 
 
 def write_results(results: list[Result], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["encoder", "task", "metric", "value"])
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(results)
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -50,31 +60,42 @@ def write_results(results: list[Result], out: Path) -> None:
 
 def encoder_label(spec: str) -> str:
     """A short column name: the run folder of an artifact ('runs/demo/simclr/encoder' → 'simclr')."""
-    from ssl_mir.evaluation.baselines import RANDOM_PREFIX
-
     random = spec.startswith(RANDOM_PREFIX)
     path = Path(spec.removeprefix(RANDOM_PREFIX))
     name = path.parent.name if path.name == "encoder" and path.parent.name else path.name
     return f"random({name})" if random else name
 
 
+def summarise(results: list[Result]) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+    """(encoder, task, metric) → (mean, std, number of seeds)."""
+    values: dict[tuple[str, str, str], list[float]] = {}
+    for r in results:
+        values.setdefault((str(r["encoder"]), str(r["task"]), str(r["metric"])), []).append(float(r["value"]))
+    return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in values.items()}
+
+
 def print_table(results: list[Result], console: Console | None = None) -> None:
-    """One row per task and metric, one column per encoder; the best of each row in bold (lowest for MAE)."""
-    rows = list(dict.fromkeys((str(r["task"]), str(r["metric"])) for r in results))
-    encoders = list(dict.fromkeys(str(r["encoder"]) for r in results))
-    value = {(r["encoder"], r["task"], r["metric"]): float(r["value"]) for r in results}  # type: ignore[arg-type]
-    table = Table(title="Linear probe on frozen encoders: clip-level test metrics")
+    """One row per task and metric, one column per encoder, mean ± std over seeds; the best mean of each row in
+    bold (lowest for MAE)."""
+    stats = summarise(results)
+    rows = list(dict.fromkeys((t, m) for _, t, m in stats))
+    encoders = list(dict.fromkeys(e for e, _, _ in stats))
+    n_seeds = max(n for _, _, n in stats.values())
+    table = Table(title=f"Linear probe on frozen encoders: clip-level test metrics ({n_seeds} seed(s))")
     table.add_column("task")
     table.add_column("metric")
     for e in encoders:
         table.add_column(encoder_label(e), justify="right")
     for task, metric in rows:
-        present = [value[(e, task, metric)] for e in encoders if (e, task, metric) in value]
-        best = min(present) if metric == "mae" else max(present)
+        means = [stats[(e, task, metric)][0] for e in encoders if (e, task, metric) in stats]
+        best = min(means) if metric == "mae" else max(means)
         cells = []
         for e in encoders:
-            v = value.get((e, task, metric))
-            text = "-" if v is None else f"{v:.3f}"
-            cells.append(f"[bold]{text}[/bold]" if v == best else text)
+            if (e, task, metric) not in stats:
+                cells.append("-")
+                continue
+            mean, std, n = stats[(e, task, metric)]
+            text = f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+            cells.append(f"[bold]{text}[/bold]" if mean == best else text)
         table.add_row(task, metric, *cells)
     (console or Console()).print(table)

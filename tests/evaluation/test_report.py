@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+import torch
+from rich.console import Console
+
+from ssl_mir.data.datamodules import LabeledDataModule
+from ssl_mir.encoders import ShortChunkCNN
+from ssl_mir.evaluation.baselines import resolve_encoder
+from ssl_mir.evaluation.probe import ProbeConfig
+from ssl_mir.evaluation.report import encoder_label, print_table, probe_encoders, summarise
+from ssl_mir.export import save_encoder
+
+
+def test_summarise_gives_mean_and_std_over_seeds() -> None:
+    results = [{"encoder": "e", "task": "t", "seed": s, "metric": "accuracy", "value": v}
+               for s, v in [(0, 0.5), (1, 0.7)]]
+    mean, std, n = summarise(results)[("e", "t", "accuracy")]
+    assert (round(mean, 6), round(std, 6), n) == (0.6, 0.1, 2)
+    console = Console(record=True, width=200)
+    print_table(results, console)
+    assert "0.600 ± 0.100" in console.export_text()
+
+
+def test_random_encoders_are_reinitialised_per_seed(tmp_path: Path, corpus: Path) -> None:
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "run" / "encoder")
+    spec = f"random:{tmp_path / 'run' / 'encoder'}"
+    a, b = resolve_encoder(spec, seed=0), resolve_encoder(spec, seed=1)
+    assert not torch.equal(a.layers[0][0].weight, b.layers[0][0].weight)
+    torch.testing.assert_close(a.layers[0][0].weight, resolve_encoder(spec, seed=0).layers[0][0].weight)
+    assert encoder_label(spec) == "random(run)"
+
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0)
+    results = probe_encoders([spec], data, ProbeConfig(max_epochs=2, seeds=[0, 1]), accelerator="cpu")
+    assert sorted((r["seed"], r["metric"]) for r in results) == [
+        (0, "accuracy"), (0, "macro_f1"), (1, "accuracy"), (1, "macro_f1")]
+
+
+def test_sample_rate_mismatch_is_a_clear_error(tmp_path: Path, corpus: Path) -> None:
+    save_encoder(ShortChunkCNN(sample_rate=22050, channels=[4], n_mels=16), tmp_path / "enc")
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0)
+    with pytest.raises(ValueError, match="expects 22050 Hz but data.sample_rate is 16000"):
+        probe_encoders([str(tmp_path / "enc")], data, ProbeConfig(max_epochs=1), accelerator="cpu")
