@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 from torchmetrics.classification import (
@@ -14,17 +15,58 @@ from torchmetrics.classification import (
 from ssl_mir.data.tasks import Task
 
 
+PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+TOP_K = 3
+
+
 def task_metrics(task: Task) -> MetricCollection:
-    """Accuracy and macro-F1 (multiclass); macro ROC-AUC and macro AP (multilabel); R² and MAE (regression)."""
+    """Accuracy, macro-F1 and top-3 accuracy (multiclass, top-3 from 4 classes on); macro ROC-AUC and macro AP
+    (multilabel); R² and MAE (regression)."""
     if task.kind == "multiclass":
         c = task.num_outputs
-        return MetricCollection({"accuracy": MulticlassAccuracy(c, average="micro"),
-                                 "macro_f1": MulticlassF1Score(c, average="macro")})
+        metrics = {"accuracy": MulticlassAccuracy(c, average="micro"),
+                   "macro_f1": MulticlassF1Score(c, average="macro")}
+        if c > TOP_K:
+            metrics[f"top{TOP_K}_accuracy"] = MulticlassAccuracy(c, top_k=TOP_K, average="micro")
+        return MetricCollection(metrics)
     if task.kind == "multilabel":
         c = task.num_outputs
         return MetricCollection({"roc_auc": MultilabelAUROC(c, average="macro"),
                                  "avg_precision": MultilabelAveragePrecision(c, average="macro")})
     return MetricCollection({"r2": R2Score(), "mae": MeanAbsoluteError()})
+
+
+def parse_key(label: str) -> tuple[int, str] | None:
+    """'C# minor', 'Db major', 'a minor' → (pitch class, mode); None if the label is not a key."""
+    parts = label.strip().split()
+    if len(parts) != 2 or parts[1].lower() not in ("major", "minor") or not parts[0]:
+        return None
+    tonic, accidentals = parts[0][0].upper(), parts[0][1:]
+    if tonic not in PITCH_CLASSES or any(a not in "#b" for a in accidentals):
+        return None
+    return (PITCH_CLASSES[tonic] + accidentals.count("#") - accidentals.count("b")) % 12, parts[1].lower()
+
+
+def weighted_key_score(reference: str, estimate: str) -> float:
+    """The MIREX key score (as in mir_eval.key.weighted_score): 1 for the same key, 0.5 for the fifth above in the
+    same mode, 0.3 for the relative major/minor, 0.2 for the parallel major/minor, else 0."""
+    (ref, ref_mode), (est, est_mode) = parse_key(reference), parse_key(estimate)  # type: ignore[misc]
+    if (ref, ref_mode) == (est, est_mode):
+        return 1.0
+    if ref_mode == est_mode and (est - ref) % 12 == 7:
+        return 0.5
+    if ref_mode == "major" and est_mode == "minor" and (est - ref) % 12 == 9:
+        return 0.3
+    if ref_mode == "minor" and est_mode == "major" and (est - ref) % 12 == 3:
+        return 0.3
+    if ref == est:
+        return 0.2
+    return 0.0
+
+
+def is_key_task(task: Task) -> bool:
+    """A multiclass task whose every class is a key name gets the weighted key score too."""
+    return task.kind == "multiclass" and all(parse_key(c) is not None for c in task.classes)
 
 
 def aggregate_by_clip(values: torch.Tensor, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,5 +116,9 @@ class ClipEvaluator:
             targets = targets.long()
         metrics = task_metrics(self.task)
         scores = {k: float(v) for k, v in metrics(preds, targets).items()}
+        if is_key_task(self.task):
+            names = self.task.classes
+            pairs = zip(targets.tolist(), preds.argmax(dim=1).tolist())
+            scores["weighted_key_score"] = float(np.mean([weighted_key_score(names[t], names[p]) for t, p in pairs]))
         self.reset()
         return scores
