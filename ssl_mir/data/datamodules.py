@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import math
 from functools import cached_property
-import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ssl_mir.data.fractions import label_subset
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
 from ssl_mir.data.manifest import Manifest, OnBadFile, Row
 from ssl_mir.data.tasks import Task, TaskKind
@@ -109,7 +108,7 @@ class LabeledDataModule(pl.LightningDataModule):
         chunk_samples: samples per crop and per evaluation chunk.
         max_chunks: cap on evaluation chunks per clip (None: all).
         label_fraction: fraction of the training clips used, in (0, 1].
-        seed: draws the label-fraction subset (stratified on the target when it is multiclass).
+        seed: draws the label-fraction subset (stratified on the target task).
         batch_size: crops or chunks per batch.
         num_workers: dataloader processes.
         on_bad_file: "raise" or "skip" bad files, see PretrainDataModule.
@@ -175,20 +174,10 @@ class LabeledDataModule(pl.LightningDataModule):
 
     @cached_property
     def train_indices(self) -> list[int]:
-        """Indices of the training rows kept by the label fraction."""
-        n = len(self.splits["train"])
-        if self.label_fraction >= 1.0:
-            return list(range(n))
-        rng = np.random.default_rng(self.seed)
+        """Indices of the training rows kept by the label fraction, stratified on the target task (data.fractions)."""
         task = self.tasks.get(self.target or "")
-        if task is None or task.kind != "multiclass":
-            return sorted(rng.permutation(n)[: max(1, math.ceil(self.label_fraction * n))].tolist())
-        labels = self.targets["train"][task.name].numpy()
-        keep: list[int] = []
-        for c in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == c))
-            keep.extend(members[: max(1, round(self.label_fraction * len(members)))].tolist())
-        return sorted(keep)
+        labels = None if task is None or task.kind == "regression" else self.targets["train"][task.name].numpy()
+        return label_subset(labels, len(self.splits["train"]), self.label_fraction, self.seed)
 
     @property
     def target_task(self) -> Task:
