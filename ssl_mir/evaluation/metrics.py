@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
@@ -15,6 +17,8 @@ from torchmetrics.classification import (
 from ssl_mir.data.tasks import Task
 
 
+Aggregation = Literal["logits", "probs"]
+PRIMARY_METRIC = {"multiclass": "accuracy", "multilabel": "roc_auc", "regression": "r2"}  # model selection, higher is better
 PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 TOP_K = 3
 
@@ -89,12 +93,13 @@ def aggregate_by_clip(values: torch.Tensor, clip: torch.Tensor) -> tuple[torch.T
 class ClipEvaluator:
     """Collects chunk outputs over an epoch, averages them per clip, and scores the clips.
 
-    Chunk outputs are averaged as logits (regression: as values) before the metric, the clip-level aggregation of
-    MARBLE (Yuan et al. 2023).
+    Chunk outputs are averaged per clip as logits, as in MARBLE (Yuan et al. 2023), or as probabilities (softmax or
+    sigmoid), as in CLMR (Spijkervet & Burgoyne 2021); regression values are averaged as they are.
     """
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, aggregation: Aggregation = "logits") -> None:
         self.task = task
+        self.aggregation = aggregation
         self.reset()
 
     def reset(self) -> None:
@@ -103,7 +108,10 @@ class ClipEvaluator:
         self.clips: list[torch.Tensor] = []
 
     def update(self, output: torch.Tensor, target: torch.Tensor, clip: torch.Tensor) -> None:
-        self.outputs.append(self.task.predict(output.detach()).cpu())
+        pred = self.task.predict(output.detach())
+        if self.aggregation == "probs" and self.task.kind != "regression":
+            pred = pred.softmax(dim=-1) if self.task.kind == "multiclass" else pred.sigmoid()
+        self.outputs.append(pred.cpu())
         self.targets.append(target.detach().cpu())
         self.clips.append(clip.detach().cpu())
 

@@ -2,7 +2,7 @@
 
 The linear evaluation protocol of SimCLR (Chen et al. 2020) as used for music by CLMR (Spijkervet & Burgoyne 2021):
 the encoder is frozen, embeddings are standardised with training statistics, and one linear layer is trained on
-them. Chunk outputs are averaged per clip before scoring.
+them, selected on the validation split (see ProbeConfig). Chunk outputs are averaged per clip before scoring.
 """
 
 from __future__ import annotations
@@ -11,32 +11,45 @@ import logging
 from dataclasses import dataclass, field
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import EarlyStopping
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.metrics import ClipEvaluator
+from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator
+
+
+MIN_STEPS_PER_EPOCH = 10
 
 
 @dataclass
 class ProbeConfig:
     """Hyper-parameters of the linear probe.
 
+    The protocol: embeddings standardised with training statistics; Adam; the learning rate divided by 10 when the
+    validation metric stalls for `patience // 2` epochs (ReduceLROnPlateau); early stopping after `patience` epochs
+    without improvement, keeping the best validation epoch's weights (as in MARBLE, Yuan et al. 2023, and EVAR,
+    Niizumi et al. 2022). The validation metric is accuracy, ROC-AUC or R² by task kind.
+
     Args:
-        max_epochs: passes over the training embeddings.
+        max_epochs: at most this many passes over the training embeddings.
         batch_size: embeddings per step.
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
+        patience: epochs without validation improvement before stopping.
+        aggregation: chunk outputs averaged per clip as "logits" (MARBLE) or "probs" (CLMR).
         seeds: one probe per seed (initialisation and shuffling; for `random:` encoders also their weights);
             reports give mean ± std over seeds.
     """
 
-    max_epochs: int = 50
+    max_epochs: int = 100
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
+    patience: int = 20
+    aggregation: Aggregation = "logits"
     seeds: list[int] = field(default_factory=lambda: [0])
 
 
@@ -56,13 +69,16 @@ class EmbeddingSet(Dataset):
 class LinearProbe(pl.LightningModule):
     """One linear layer on embeddings; logs `train/loss`, `val/<metric>` and `test/<metric>` at clip level."""
 
-    def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+    def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
+                 aggregation: Aggregation = "logits") -> None:
         super().__init__()
         self.task = task
         self.lr = lr
         self.weight_decay = weight_decay
+        self.patience = patience
+        self.monitor = f"val/{PRIMARY_METRIC[task.kind]}"
         self.head = nn.Linear(in_dim, task.num_outputs)
-        self.evaluator = ClipEvaluator(task)
+        self.evaluator = ClipEvaluator(task, aggregation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x)  # (B, C)
@@ -84,8 +100,28 @@ class LinearProbe(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict({f"test/{k}": v for k, v in self.evaluator.compute().items()})
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+    def configure_optimizers(self) -> dict:
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.1,
+                                                             patience=max(1, self.patience // 2))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": self.monitor}}
+
+
+class BestWeights(pl.Callback):
+    """Keep, in memory, the weights of the epoch with the best monitored value, and restore them when fit ends."""
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor, self.best, self.state = monitor, -float("inf"), None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        value = float(trainer.callback_metrics[self.monitor])
+        if value >= self.best:  # on ties the later, longer-trained epoch
+            self.best = value
+            self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.state is not None:
+            pl_module.load_state_dict(self.state)
 
 
 def fit_linear_probe(
@@ -96,7 +132,7 @@ def fit_linear_probe(
     accelerator: str = "auto",
     seed: int = 0,
 ) -> dict[str, float]:
-    """Train a probe on the 'train' embeddings and score 'test' at clip level.
+    """Train a probe on the 'train' embeddings, select on 'valid', and score 'test' at clip level.
 
     Args:
         task: what the targets mean.
@@ -114,15 +150,20 @@ def fit_linear_probe(
     train = embeddings["train"].x
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
 
-    def loader(split: str, shuffle: bool) -> DataLoader:
+    def loader(split: str, train: bool) -> DataLoader:
         e = embeddings[split]
         data = EmbeddingSet((e.x - mean) / std, clip_targets[split][e.clip], e.clip)
-        return DataLoader(data, batch_size=config.batch_size if shuffle else 1024, shuffle=shuffle)
+        if not train:
+            return DataLoader(data, batch_size=1024)
+        # An epoch is at least MIN_STEPS_PER_EPOCH steps, so that patience means the same on tiny label fractions.
+        sampler = RandomSampler(data, num_samples=max(len(data), config.batch_size * MIN_STEPS_PER_EPOCH))
+        return DataLoader(data, batch_size=config.batch_size, sampler=sampler)
 
-    probe = LinearProbe(train.shape[1], task, config.lr, config.weight_decay)
+    probe = LinearProbe(train.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation)
+    stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
     trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, check_val_every_n_epoch=config.max_epochs)
+                         num_sanity_val_steps=0, callbacks=[BestWeights(probe.monitor), stop])
     trainer.fit(probe, loader("train", True), loader("valid", False))
     scores = trainer.test(probe, loader("test", False), verbose=False)[0]
     return {k.removeprefix("test/"): float(v) for k, v in scores.items()}

@@ -89,3 +89,13 @@ def test_key_tasks_get_the_weighted_score() -> None:
     other = ClipEvaluator(Task("y", "multiclass", ("a", "b")))
     other.update(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1]), torch.arange(2))
     assert "weighted_key_score" not in other.compute()
+
+
+def test_probability_and_logit_aggregation_can_disagree() -> None:
+    # mean logits [1, 0.67] → class a; mean probabilities [0.497, 0.503] → class b
+    chunks, clip = torch.tensor([[3.0, 0.0], [0.0, 1.0], [0.0, 1.0]]), torch.zeros(3, dtype=torch.long)
+    task = Task("y", "multiclass", ("a", "b"))
+    for aggregation, expected in [("logits", 0.0), ("probs", 1.0)]:
+        ev = ClipEvaluator(task, aggregation)
+        ev.update(chunks, torch.ones(3, dtype=torch.long), clip)
+        assert ev.compute()["accuracy"] == expected
