@@ -12,13 +12,15 @@ import soundfile as sf
 import torch
 
 from ssl_mir.cli import main
-from ssl_mir.export import load_encoder
+from ssl_mir.encoders import ShortChunkCNN
+from ssl_mir.export import load_encoder, save_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 TRAINERS = sorted((CONFIGS / "trainer").glob("*.yaml"))
 PRETRAIN = sorted((CONFIGS / "pretrain").glob("*.yaml"))
 SUPERVISED = sorted((CONFIGS / "supervised").glob("*.yaml"))
+PROBES = sorted((CONFIGS / "probe").glob("*.yaml"))
 TINY_CNN = ["--model.init_args.encoder.init_args.channels", "[4, 8]", "--model.init_args.encoder.init_args.n_mels", "16"]
 
 
@@ -47,11 +49,18 @@ def test_every_config_prints(trainer: Path, method: Path, capsys: pytest.Capture
     assert "class_path: ssl_mir." in printed and "trainer:" in printed
 
 
-def test_probe_config_prints(capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.stem)
+def test_probe_configs_print_and_run(probe: Path, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    base = ["-c", CONFIGS / "trainer" / "cpu.yaml", "-c", probe, *labeled_args(corpus)]
     with pytest.raises(SystemExit):
-        run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml",
-            "-c", CONFIGS / "data" / "synthetic_labeled.yaml", "--encoders", "[x]", "--print_config")
-    assert "max_epochs: 100" in capsys.readouterr().out
+        run("probe", *base, "--encoders", "[x]", "--print_config")
+    assert "kind:" in capsys.readouterr().out
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    run("probe", *base, "--data.tasks", "{instrument: multiclass, tempo: regression}", "--probe.max_epochs", "2",
+        "--probe.seeds", "[0]", "--encoders", f"[{tmp_path / 'enc'}]", "--out", tmp_path / "out")
+    with open(tmp_path / "out" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["task"], r["metric"]) for r in rows} >= {("instrument", "accuracy"), ("tempo", "r2")}
 
 
 @pytest.mark.parametrize("trainer", TRAINERS, ids=lambda p: p.stem)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import EarlyStopping
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
@@ -34,6 +36,11 @@ class ProbeConfig:
     Niizumi et al. 2022). The validation metric is accuracy, ROC-AUC or R² by task kind.
 
     Args:
+        kind: "linear" (CLMR), "mlp" (one hidden layer with dropout, MARBLE) or "knn" (cosine k nearest neighbours,
+            no training).
+        hidden_dim: hidden units of the MLP probe (MARBLE: 512).
+        dropout: dropout of the MLP probe.
+        k: neighbours of the k-NN probe.
         max_epochs: at most this many passes over the training embeddings.
         batch_size: embeddings per step.
         lr: Adam learning rate.
@@ -44,6 +51,10 @@ class ProbeConfig:
             reports give mean ± std over seeds.
     """
 
+    kind: Literal["linear", "mlp", "knn"] = "linear"
+    hidden_dim: int = 512
+    dropout: float = 0.2
+    k: int = 20
     max_epochs: int = 100
     batch_size: int = 64
     lr: float = 1e-3
@@ -66,18 +77,23 @@ class EmbeddingSet(Dataset):
         return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i]}
 
 
-class LinearProbe(pl.LightningModule):
-    """One linear layer on embeddings; logs `train/loss`, `val/<metric>` and `test/<metric>` at clip level."""
+class Probe(pl.LightningModule):
+    """A linear layer (hidden_dim 0) or a one-hidden-layer MLP on embeddings; logs `train/loss`, `val/<metric>` and
+    `test/<metric>` at clip level."""
 
     def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
-                 aggregation: Aggregation = "logits") -> None:
+                 aggregation: Aggregation = "logits", hidden_dim: int = 0, dropout: float = 0.0) -> None:
         super().__init__()
         self.task = task
         self.lr = lr
         self.weight_decay = weight_decay
         self.patience = patience
         self.monitor = f"val/{PRIMARY_METRIC[task.kind]}"
-        self.head = nn.Linear(in_dim, task.num_outputs)
+        if hidden_dim:
+            self.head: nn.Module = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
+                                                 nn.Linear(hidden_dim, task.num_outputs))
+        else:
+            self.head = nn.Linear(in_dim, task.num_outputs)
         self.evaluator = ClipEvaluator(task, aggregation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,7 +140,20 @@ class BestWeights(pl.Callback):
             pl_module.load_state_dict(self.state)
 
 
-def fit_linear_probe(
+@torch.no_grad()
+def knn_outputs(task: Task, train_x: torch.Tensor, train_y: torch.Tensor, query: torch.Tensor, k: int) -> torch.Tensor:
+    """k-NN on cosine similarity, as outputs in the probes' output space: vote shares (multiclass), neighbour tag
+    rates (multilabel) or the neighbours' mean standardised value (regression). Returns (Q, num_outputs)."""
+    sims = F.normalize(query, dim=1) @ F.normalize(train_x, dim=1).T  # (Q, N)
+    neighbours = train_y[sims.topk(min(k, len(train_x)), dim=1).indices]  # (Q, k) or (Q, k, C)
+    if task.kind == "multiclass":
+        return F.one_hot(neighbours, task.num_outputs).float().mean(1)
+    if task.kind == "multilabel":
+        return neighbours.float().mean(1)
+    return ((neighbours.float() - task.mean) / task.std).mean(1, keepdim=True)
+
+
+def fit_probe(
     task: Task,
     embeddings: dict[str, ChunkEmbeddings],
     clip_targets: dict[str, torch.Tensor],
@@ -132,7 +161,8 @@ def fit_linear_probe(
     accelerator: str = "auto",
     seed: int = 0,
 ) -> dict[str, float]:
-    """Train a probe on the 'train' embeddings, select on 'valid', and score 'test' at clip level.
+    """Train a probe on the 'train' embeddings, select on 'valid', and score 'test' at clip level (k-NN: no
+    training or selection).
 
     Args:
         task: what the targets mean.
@@ -159,7 +189,16 @@ def fit_linear_probe(
         sampler = RandomSampler(data, num_samples=max(len(data), config.batch_size * MIN_STEPS_PER_EPOCH))
         return DataLoader(data, batch_size=config.batch_size, sampler=sampler)
 
-    probe = LinearProbe(train.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation)
+    if config.kind == "knn":
+        train_targets = clip_targets["train"][embeddings["train"].clip]
+        test = embeddings["test"]
+        evaluator = ClipEvaluator(task)  # vote shares are averaged as they are
+        evaluator.update(knn_outputs(task, (train - mean) / std, train_targets, (test.x - mean) / std, config.k),
+                         clip_targets["test"][test.clip], test.clip)
+        return evaluator.compute()
+    hidden = config.hidden_dim if config.kind == "mlp" else 0
+    probe = Probe(train.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
+                  config.dropout)
     stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
     trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,

@@ -14,7 +14,7 @@ from rich.table import Table
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, resolve_encoder
 from ssl_mir.evaluation.embeddings import extract
-from ssl_mir.evaluation.probe import ProbeConfig, fit_linear_probe
+from ssl_mir.evaluation.probe import ProbeConfig, fit_probe
 
 log = logging.getLogger(__name__)
 Result = dict[str, object]  # encoder, task, seed, metric, value
@@ -42,7 +42,7 @@ def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeCo
                               for s in SPLITS}
             for name, task in data.tasks.items():
                 clip_targets = {s: data.split_targets(s)[name] for s in SPLITS}
-                scores = fit_linear_probe(task, embeddings, clip_targets, config, accelerator, seed)
+                scores = fit_probe(task, embeddings, clip_targets, config, accelerator, seed)
                 log.info("%s on %s, seed %d: %s", spec, name, seed, scores)
                 results.extend({"encoder": spec, "task": name, "seed": seed, "metric": k, "value": v}
                                for k, v in scores.items())

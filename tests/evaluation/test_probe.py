@@ -2,7 +2,7 @@ import torch
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.probe import ProbeConfig, fit_linear_probe
+from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, knn_outputs
 
 
 def _split(n_clips: int, centers: torch.Tensor, g: torch.Generator) -> tuple[ChunkEmbeddings, torch.Tensor]:
@@ -17,7 +17,7 @@ def test_linear_probe_beats_chance_on_a_separable_task() -> None:
     centers = 3.0 * torch.randn(4, 16, generator=g)
     splits = {s: _split(n, centers, g) for s, n in [("train", 80), ("valid", 20), ("test", 40)]}
     task = Task("y", "multiclass", ("a", "b", "c", "d"))
-    scores = fit_linear_probe(task, {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()},
+    scores = fit_probe(task, {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()},
                               ProbeConfig(max_epochs=30), accelerator="cpu")
     assert scores["accuracy"] > 0.9  # chance: 0.25
 
@@ -26,6 +26,45 @@ def test_linear_probe_stays_near_chance_on_noise() -> None:
     g = torch.Generator().manual_seed(0)
     splits = {s: _split(n, torch.zeros(4, 16), g) for s, n in [("train", 80), ("valid", 20), ("test", 200)]}
     task = Task("y", "multiclass", ("a", "b", "c", "d"))
-    scores = fit_linear_probe(task, {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()},
+    scores = fit_probe(task, {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()},
                               ProbeConfig(max_epochs=30), accelerator="cpu")
     assert scores["accuracy"] < 0.45
+
+
+def _xor_splits(g: torch.Generator) -> tuple[dict, dict]:
+    """Four clusters at (±2, ±2); the label is the sign of x·y: not linearly separable."""
+    def split(n: int) -> tuple[ChunkEmbeddings, torch.Tensor]:
+        corners = torch.tensor([[2.0, 2.0], [-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0]])
+        which = torch.arange(n) % 4
+        x = corners[which] + 0.5 * torch.randn(n, 2, generator=g)
+        return ChunkEmbeddings(x, torch.arange(n)), (which >= 2).long()
+
+    splits = {s: split(n) for s, n in [("train", 200), ("valid", 40), ("test", 200)]}
+    return {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
+
+
+def test_mlp_probe_solves_what_a_linear_probe_cannot() -> None:
+    embeddings, targets = _xor_splits(torch.Generator().manual_seed(0))
+    task = Task("y", "multiclass", ("same", "different"))
+    linear = fit_probe(task, embeddings, targets, ProbeConfig(kind="linear", max_epochs=30), accelerator="cpu")
+    mlp = fit_probe(task, embeddings, targets, ProbeConfig(kind="mlp", hidden_dim=32, max_epochs=30), accelerator="cpu")
+    assert linear["accuracy"] < 0.7 < 0.95 < mlp["accuracy"]
+
+
+def test_knn_probe_on_separable_and_xor_tasks() -> None:
+    embeddings, targets = _xor_splits(torch.Generator().manual_seed(0))
+    task = Task("y", "multiclass", ("same", "different"))
+    assert fit_probe(task, embeddings, targets, ProbeConfig(kind="knn", k=5), accelerator="cpu")["accuracy"] > 0.95
+
+
+def test_knn_outputs_for_each_task_kind() -> None:
+    train_x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    query = torch.tensor([[1.0, 0.05]])
+    votes = knn_outputs(Task("y", "multiclass", ("a", "b")), train_x, torch.tensor([0, 0, 1]), query, k=2)
+    torch.testing.assert_close(votes, torch.tensor([[1.0, 0.0]]))
+    tags = knn_outputs(Task("t", "multilabel", ("x", "y")), train_x, torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
+                       query, k=2)
+    torch.testing.assert_close(tags, torch.tensor([[1.0, 0.5]]))
+    bpm = knn_outputs(Task("bpm", "regression", mean=100.0, std=10.0), train_x, torch.tensor([110.0, 130.0, 0.0]),
+                      query, k=2)
+    torch.testing.assert_close(bpm, torch.tensor([[2.0]]))  # mean of standardised 1 and 3
