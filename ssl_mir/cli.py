@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
@@ -81,12 +81,14 @@ def probe(args: list[str]) -> None:
     parser.add_argument("--encoders", type=list[str], required=True,
                         help="exported encoder folders; 'random:FOLDER' is that architecture with random weights")
     parser.add_argument("--out", type=str, default="runs/probe", help="folder for results.csv and results.json")
+    parser.add_argument("--cache_dir", type=Optional[str], default="runs/embedding_cache",
+                        help="embeddings kept across runs, keyed by encoder weights and data (null: no cache)")
     parser.add_class_arguments(LabeledDataModule, "data")
     parser.add_class_arguments(ProbeConfig, "probe")
     parser.add_lightning_class_args(Trainer, "trainer")  # only accelerator is used: probes run on one device
     parser.add_argument("--log_to", type=str, default="csv", help="ignored by probe (accepted for shared configs)")
     cfg = parser.instantiate_classes(parser.parse_args(args))
-    results = probe_encoders(cfg.encoders, cfg.data, cfg.probe, accelerator=cfg.trainer.accelerator)
+    results = probe_encoders(cfg.encoders, cfg.data, cfg.probe, cfg.trainer.accelerator, cfg.cache_dir)
     write_results(results, Path(cfg.out))
     print_table(results)
 

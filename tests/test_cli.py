@@ -57,7 +57,8 @@ def test_probe_configs_print_and_run(probe: Path, corpus: Path, tmp_path: Path, 
     assert "kind:" in capsys.readouterr().out
     save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
     run("probe", *base, "--data.tasks", "{instrument: multiclass, tempo: regression}", "--probe.max_epochs", "2",
-        "--probe.seeds", "[0]", "--encoders", f"[{tmp_path / 'enc'}]", "--out", tmp_path / "out")
+        "--probe.seeds", "[0]", "--encoders", f"[{tmp_path / 'enc'}]", "--out", tmp_path / "out",
+        "--cache_dir", tmp_path / "cache")
     with open(tmp_path / "out" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert {(r["task"], r["metric"]) for r in rows} >= {("instrument", "accuracy"), ("tempo", "r2")}
@@ -152,7 +153,7 @@ def test_user_folder_pretrain_and_probe(tmp_path: Path, caplog: pytest.LogCaptur
     run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml",
         "--data.manifest", folder / "labels.csv", "--data.tasks", "{genre: multiclass}", "--data.num_workers", "0",
         "--data.chunk_samples", "16000", "--encoders", f"[{tmp_path / 'run' / 'encoder'}]",
-        "--probe.max_epochs", "200", "--out", tmp_path / "probe")
+        "--probe.max_epochs", "200", "--out", tmp_path / "probe", "--cache_dir", "null")
     assert "skipped 2 of 26 files" in caplog.text
     results = json.loads((tmp_path / "probe" / "results.json").read_text())
     accuracy = next(r["value"] for r in results if r["metric"] == "accuracy")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, resolve_encoder
-from ssl_mir.evaluation.embeddings import extract
+from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.probe import ProbeConfig, fit_probe
 
 log = logging.getLogger(__name__)
@@ -22,11 +22,12 @@ FIELDS = ["encoder", "task", "seed", "metric", "value"]
 
 
 def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeConfig,
-                   accelerator: str = "auto") -> list[Result]:
+                   accelerator: str = "auto", cache_dir: str | Path | None = None) -> list[Result]:
     """Probe every encoder on every task with every seed.
 
     Embeddings are extracted once per encoder and split and shared by every task and seed; a `random:` encoder is
-    re-initialised, and so re-embedded, for each seed.
+    re-initialised, and so re-embedded, for each seed. With `cache_dir`, embeddings are also kept on disk across
+    runs (evaluation.cache).
     """
     results: list[Result] = []
     device = "cpu" if accelerator == "cpu" else None
@@ -38,8 +39,8 @@ def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeCo
                 if encoder.sample_rate != data.sample_rate:
                     raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
                                      f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")
-                embeddings = {s: extract(encoder, data.chunk_dataset(s), data.batch_size, data.num_workers, device)
-                              for s in SPLITS}
+                embeddings = {s: cached_extract(encoder, data.chunk_dataset(s), cache_dir, data.batch_size,
+                                                data.num_workers, device) for s in SPLITS}
             for name, task in data.tasks.items():
                 clip_targets = {s: data.split_targets(s)[name] for s in SPLITS}
                 scores = fit_probe(task, embeddings, clip_targets, config, accelerator, seed)

@@ -1,0 +1,60 @@
+"""On-disk cache of chunk embeddings, keyed by what determines them: the encoder's weights and config, and the
+chunking of the data (files with their size and modification time, rate, chunk length and positions).
+
+Entries are safetensors files, so reading the cache never unpickles anything. Any change to the encoder (another
+checkpoint, another random seed) or to the audio files gives another key, so a stale entry is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ssl_mir.data.datasets import ChunkDataset
+from ssl_mir.encoders.base import Encoder
+from ssl_mir.evaluation.embeddings import ChunkEmbeddings, extract
+
+log = logging.getLogger(__name__)
+
+
+def encoder_fingerprint(encoder: Encoder) -> str:
+    """sha256 of the class, its constructor arguments and every weight and buffer."""
+    h = hashlib.sha256(json.dumps([encoder.class_path, encoder.get_config()], sort_keys=True, default=str).encode())
+    for name, tensor in sorted(encoder.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def data_fingerprint(dataset: ChunkDataset) -> str:
+    """sha256 of the files (path, size, mtime), the sample rate and the chunks."""
+    h = hashlib.sha256(json.dumps([dataset.sample_rate, dataset.chunk_seconds, dataset.index]).encode())
+    for row in dataset.rows:
+        stat = os.stat(row.path)
+        h.update(f"{row.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def cached_extract(encoder: Encoder, dataset: ChunkDataset, cache_dir: str | Path | None, batch_size: int = 32,
+                   num_workers: int = 0, device: torch.device | str | None = None) -> ChunkEmbeddings:
+    """`extract`, reading from and writing to `cache_dir` (None: no cache)."""
+    if cache_dir is None:
+        return extract(encoder, dataset, batch_size, num_workers, device)
+    key = hashlib.sha256((encoder_fingerprint(encoder) + data_fingerprint(dataset)).encode()).hexdigest()[:32]
+    path = Path(cache_dir) / f"{key}.safetensors"
+    if path.is_file():
+        log.info("embedding cache hit: %s", path)
+        stored = load_file(str(path))
+        return ChunkEmbeddings(stored["x"], stored["clip"])
+    embeddings = extract(encoder, dataset, batch_size, num_workers, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({"x": embeddings.x.contiguous(), "clip": embeddings.clip.contiguous()}, str(tmp))
+    tmp.replace(path)  # atomic: a crash never leaves a half-written entry under the key
+    return embeddings
