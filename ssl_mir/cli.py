@@ -1,6 +1,6 @@
-"""`ssl-mir`: pretrain | supervised | probe | synth | export.
+"""`ssl-mir`: pretrain | supervised | probe | embed | synth | export.
 
-pretrain and supervised are LightningCLI `fit` runs; probe, synth and export are plain jsonargparse commands.
+pretrain and supervised are LightningCLI `fit` runs; probe, embed, synth and export are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
@@ -22,7 +22,7 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
 
-COMMANDS = ("pretrain", "supervised", "probe", "synth", "export")
+COMMANDS = ("pretrain", "supervised", "probe", "embed", "synth", "export")
 
 
 class SslMirCLI(LightningCLI):
@@ -91,6 +91,46 @@ def probe(args: list[str]) -> None:
     results = probe_encoders(cfg.encoders, cfg.data, cfg.probe, cfg.trainer.accelerator, cfg.cache_dir)
     write_results(results, Path(cfg.out))
     print_table(results)
+
+
+def embed(args: list[str]) -> None:
+    """Write an encoder's embeddings of a folder or manifest: clip level to embeddings.npy (N, D), or frame level
+    to frames/<row>.npy (T, D) per file; index.csv maps rows to files."""
+    import csv
+
+    import numpy as np
+
+    from ssl_mir.data.datasets import ChunkDataset
+    from ssl_mir.data.manifest import Manifest
+    from ssl_mir.evaluation.embeddings import extract_frames
+    from ssl_mir.export import load_encoder
+
+    parser = ArgumentParser(prog="ssl-mir embed", description=embed.__doc__, default_env=False)
+    parser.add_argument("--encoder", type=str, required=True, help="exported encoder folder")
+    parser.add_argument("--data", type=str, required=True, help="a folder of audio, or a CSV/JSONL manifest")
+    parser.add_argument("--out", type=str, required=True, help="output folder")
+    parser.add_argument("--level", type=Literal["clip", "frame"], default="clip")
+    parser.add_argument("--layer", type=int, default=-1, help="index into encoder.hidden_states (-1: the output)")
+    parser.add_argument("--chunk_seconds", type=float, default=4.0, help="files are encoded in chunks this long")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--on_bad_file", type=Literal["raise", "skip"], default="raise")
+    cfg = parser.parse_args(args)
+    encoder = load_encoder(cfg.encoder)
+    rows = Manifest.load(cfg.data).check(cfg.on_bad_file).rows
+    chunks = ChunkDataset(rows, encoder.sample_rate, round(cfg.chunk_seconds * encoder.sample_rate))
+    frames = extract_frames(encoder, chunks, cfg.layer, cfg.batch_size)
+    out = Path(cfg.out)
+    (out / "frames" if cfg.level == "frame" else out).mkdir(parents=True, exist_ok=True)
+    with open(out / "index.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["row", "path", "frames"])
+        writer.writerows((i, r.path, len(fr)) for i, (r, fr) in enumerate(zip(rows, frames)))
+    if cfg.level == "clip":
+        np.save(out / "embeddings.npy", torch.stack([fr.mean(0) for fr in frames]).numpy())  # (N, D)
+    else:
+        for i, fr in enumerate(frames):
+            np.save(out / "frames" / f"{i}.npy", fr.numpy())  # (T, D)
+    print(f"{len(rows)} files → {out}")
 
 
 def synth(args: list[str]) -> None:

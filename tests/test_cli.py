@@ -77,6 +77,25 @@ def test_pretrain_fast_dev_run(trainer: Path, method: Path, corpus: Path, tmp_pa
     assert encoder(torch.randn(1, 60000)).shape[-1] == encoder.embed_dim
 
 
+def test_embed_writes_clip_and_frame_embeddings(corpus: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    common = ["--encoder", tmp_path / "enc", "--data", corpus.parent / "audio", "--chunk_seconds", "1.0"]
+    run("embed", *common, "--out", tmp_path / "clip")
+    run("embed", *common, "--out", tmp_path / "frame", "--level", "frame", "--layer", "0")
+    clips = np.load(tmp_path / "clip" / "embeddings.npy")
+    with open(tmp_path / "clip" / "index.csv") as f:
+        index = list(csv.DictReader(f))
+    assert clips.shape == (48, 8) and len(index) == 48 and index[0]["path"].endswith("clip_00000.wav")
+    encoder = load_encoder(tmp_path / "enc")
+    from ssl_mir.data.audio import read_audio
+
+    wave = read_audio(index[0]["path"], 16000).view(3, 16000)  # three 1-s chunks of the first 3-s clip
+    np.testing.assert_allclose(clips[0], encoder(wave).reshape(-1, 8).mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    frames = np.load(tmp_path / "frame" / "frames" / "0.npy")
+    assert frames.shape == (3 * encoder.hidden_states(wave)[0].shape[1], 4)  # layer 0: 4 channels
+
+
 @pytest.mark.parametrize("method", SUPERVISED, ids=lambda p: p.stem)
 def test_supervised_fast_dev_run(method: Path, corpus: Path, tmp_path: Path) -> None:
     run("supervised", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", method, *labeled_args(corpus), *TINY_CNN,

@@ -40,3 +40,17 @@ def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_w
         xs.append(encoder.embed(batch["wave"].to(device)).float().cpu())  # (B, D)
         clips.append(batch["clip"])
     return ChunkEmbeddings(torch.cat(xs), torch.cat(clips))
+
+
+@torch.no_grad()
+def extract_frames(encoder: Encoder, dataset: ChunkDataset, layer: int = -1, batch_size: int = 32,
+                   device: torch.device | str | None = None) -> list[torch.Tensor]:
+    """Frame embeddings of one layer per clip, chunks joined in time order: a list of (T_clip, D_layer)."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    encoder.to(device).eval()
+    per_clip: dict[int, list[torch.Tensor]] = {}
+    for batch in DataLoader(dataset, batch_size=batch_size):  # chunks come in clip and time order
+        frames = encoder.hidden_states(batch["wave"].to(device))[layer].float().cpu()  # (B, T, D)
+        for clip, f in zip(batch["clip"].tolist(), frames):
+            per_clip.setdefault(clip, []).append(f)
+    return [torch.cat(per_clip[c]) for c in range(len(dataset.rows))]
