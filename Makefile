@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/ssl-mir supervised -c $(TRAIN) -c configs/data/synthetic_labeled.yaml -c configs/supervised/cnn2d.yaml \
 		--trainer.default_root_dir $(DEMO)/supervised
 	$(BIN)/ssl-mir probe -c $(TRAIN) -c configs/probe/linear.yaml -c configs/data/synthetic_labeled.yaml \
-		--encoders '[$(DEMO)/simclr/encoder, random:$(DEMO)/simclr/encoder, $(DEMO)/supervised/encoder]' \
+		--encoders '[$(DEMO)/simclr/encoder, random:$(DEMO)/simclr/encoder, $(DEMO)/supervised/encoder, mfcc]' \
 		--out $(DEMO)/probe
 
 clean:

@@ -5,12 +5,13 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ssl_mir.encoders import SampleCNN, ShortChunkCNN
+from ssl_mir.encoders import MFCCStats, SampleCNN, ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
 
 
 @pytest.mark.parametrize("make", [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
-                                  lambda: SampleCNN(channels=[8, 8, 8, 16], wave_std=0.3)])
+                                  lambda: SampleCNN(channels=[8, 8, 8, 16], wave_std=0.3),
+                                  lambda: MFCCStats(n_mfcc=13)])
 def test_export_load_round_trip_gives_identical_outputs(tmp_path: Path, make) -> None:
     torch.manual_seed(0)
     enc = make()

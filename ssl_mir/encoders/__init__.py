@@ -2,6 +2,7 @@
 
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.encoders.cnn2d import ShortChunkCNN
+from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.encoders.samplecnn import SampleCNN
 
-__all__ = ["Encoder", "SampleCNN", "ShortChunkCNN"]
+__all__ = ["Encoder", "MFCCStats", "SampleCNN", "ShortChunkCNN"]

@@ -1,4 +1,4 @@
-"""Baselines that need no pre-training: the random-weights encoder of a given architecture."""
+"""Baselines that need no pre-training: random weights of a given architecture, and MFCC statistics."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 import torch
 
 from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.export import build_encoder, load_encoder, read_config
 
 RANDOM_PREFIX = "random:"
+MFCC = "mfcc"
 
 
 def random_encoder(artifact: str | Path, seed: int = 0) -> Encoder:
@@ -20,8 +22,11 @@ def random_encoder(artifact: str | Path, seed: int = 0) -> Encoder:
     return encoder.eval()
 
 
-def resolve_encoder(spec: str, seed: int = 0) -> Encoder:
-    """'PATH' loads an exported encoder; 'random:PATH' builds its architecture with random weights."""
+def resolve_encoder(spec: str, seed: int = 0, sample_rate: int = 16000) -> Encoder:
+    """'PATH' loads an exported encoder; 'random:PATH' builds its architecture with random weights; 'mfcc' is the
+    MFCC-statistics baseline at `sample_rate`."""
+    if spec == MFCC:
+        return MFCCStats(sample_rate=sample_rate).eval()
     if spec.startswith(RANDOM_PREFIX):
         return random_encoder(spec[len(RANDOM_PREFIX):], seed)
     return load_encoder(spec)

@@ -24,7 +24,7 @@ def embed(encoder: Encoder, wave: torch.Tensor) -> torch.Tensor:
     """Clip embeddings of waveforms at `encoder.sample_rate`: (B, S) or (S,) → (B, D) or (D,)."""
     encoder.eval()
     single = wave.dim() == 1
-    device = next(encoder.parameters()).device
+    device = next(iter(encoder.state_dict().values())).device  # buffers too: MFCCStats has no parameters
     out = encoder.embed((wave.reshape(1, -1) if single else wave).to(device))
     return out[0] if single else out
 

@@ -35,7 +35,7 @@ def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeCo
         embeddings = None
         for seed in config.seeds:
             if embeddings is None or spec.startswith(RANDOM_PREFIX):
-                encoder = resolve_encoder(spec, seed=seed)
+                encoder = resolve_encoder(spec, seed, data.sample_rate)
                 if encoder.sample_rate != data.sample_rate:
                     raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
                                      f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")

@@ -1,0 +1,45 @@
+"""MFCC statistics: the conventional pipeline before deep learning, as a parameter-free encoder.
+
+Choi et al., "A Tutorial on Deep Learning for Music Information Retrieval" (2017), Fig. 2a: MFCCs with their first
+and second derivatives, summarised over time by mean and standard deviation, then a linear classifier (here, the
+linear probe: multinomial logistic regression on standardised features).
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+
+from ssl_mir.encoders.base import Encoder
+
+
+class MFCCStats(Encoder):
+    """Frames are [MFCC, Δ, ΔΔ] (B, T, 3·n_mfcc); the clip embedding is their mean and std over time (B, 6·n_mfcc).
+
+    Args:
+        sample_rate: input rate.
+        n_mfcc: cepstral coefficients.
+        n_mels: mel bands under the DCT.
+        n_fft: STFT size.
+        hop_length: STFT hop.
+    """
+
+    def __init__(self, sample_rate: int = 16000, n_mfcc: int = 20, n_mels: int = 64, n_fft: int = 512,
+                 hop_length: int = 256) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.embed_dim = 6 * n_mfcc
+        self.frame_rate = sample_rate / hop_length
+        self.mfcc = torchaudio.transforms.MFCC(
+            sample_rate, n_mfcc=n_mfcc, melkwargs={"n_fft": n_fft, "hop_length": hop_length, "n_mels": n_mels})
+
+    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            c = self.mfcc(wave.float())  # (B, n_mfcc, T)
+            d1 = torchaudio.functional.compute_deltas(c)
+            d2 = torchaudio.functional.compute_deltas(d1)
+        return [torch.cat([c, d1, d2], dim=1).transpose(1, 2)]  # (B, T, 3·n_mfcc)
+
+    def embed(self, wave: torch.Tensor) -> torch.Tensor:
+        frames = self(wave)  # (B, T, 3·n_mfcc)
+        return torch.cat([frames.mean(dim=1), frames.std(dim=1)], dim=1)  # (B, 6·n_mfcc)
