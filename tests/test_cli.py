@@ -123,6 +123,22 @@ def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -
     assert any(not torch.equal(first["state_dict"][k], v) for k, v in straight["state_dict"].items())
 
 
+def test_online_probe_logs_and_leaves_the_run_unchanged(corpus: Path, tmp_path: Path) -> None:
+    online = ["-c", CONFIGS / "callbacks" / "online_probe.yaml",
+              "--trainer.callbacks.manifest", corpus, "--trainer.callbacks.every_n_epochs", "1",
+              "--trainer.callbacks.chunk_samples", "8000"]
+    _pretrain_tiny(corpus, tmp_path / "with", 2, *online)
+    _pretrain_tiny(corpus, tmp_path / "without", 2)
+    with open(tmp_path / "with" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("probe/instrument/accuracy")]
+    assert len(rows) == 2 and all(0.0 <= float(r["probe/instrument/accuracy"]) <= 1.0 for r in rows)
+    assert "probe/tempo/r2" in rows[0]
+    a = torch.load(tmp_path / "with" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "without" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    for key in b:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
 def test_export_command_matches_the_automatic_export(corpus: Path, tmp_path: Path) -> None:
     _pretrain_tiny(corpus, tmp_path / "run", 1)
     run("export", "--run", tmp_path / "run", "--out", tmp_path / "exported")
