@@ -177,13 +177,13 @@ def fit_probe(
     """
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
-    train = embeddings["train"].x
-    mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
+    train_x = embeddings["train"].x
+    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)  # standardise with training statistics
 
-    def loader(split: str, train: bool) -> DataLoader:
+    def loader(split: str, for_training: bool) -> DataLoader:
         e = embeddings[split]
         data = EmbeddingSet((e.x - mean) / std, clip_targets[split][e.clip], e.clip)
-        if not train:
+        if not for_training:
             return DataLoader(data, batch_size=1024)
         # An epoch is at least MIN_STEPS_PER_EPOCH steps, so that patience means the same on tiny label fractions.
         sampler = RandomSampler(data, num_samples=max(len(data), config.batch_size * MIN_STEPS_PER_EPOCH))
@@ -193,11 +193,11 @@ def fit_probe(
         train_targets = clip_targets["train"][embeddings["train"].clip]
         test = embeddings["test"]
         evaluator = ClipEvaluator(task)  # vote shares are averaged as they are
-        evaluator.update(knn_outputs(task, (train - mean) / std, train_targets, (test.x - mean) / std, config.k),
+        evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (test.x - mean) / std, config.k),
                          clip_targets["test"][test.clip], test.clip)
         return evaluator.compute()
     hidden = config.hidden_dim if config.kind == "mlp" else 0
-    probe = Probe(train.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
+    probe = Probe(train_x.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
                   config.dropout)
     stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
     trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
