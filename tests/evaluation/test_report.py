@@ -68,3 +68,14 @@ def test_mfcc_baseline_beats_chance_on_a_separable_task(tmp_path: Path) -> None:
     accuracy = next(r["value"] for r in results if r["metric"] == "accuracy")
     assert accuracy > 0.9  # chance: 0.5
     assert encoder_label("mfcc") == "mfcc"
+
+
+def test_bad_probe_configs_give_clear_errors(tmp_path: Path, corpus: Path) -> None:
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0)
+    with pytest.raises(FileNotFoundError, match="nowhere: not an exported encoder"):
+        probe_encoders([str(tmp_path / "nowhere")], data, ProbeConfig(max_epochs=1), accelerator="cpu")
+    missing = LabeledDataModule(str(corpus), {"genre": "multiclass"}, chunk_samples=16000, num_workers=0)
+    with pytest.raises(ValueError, match=r"manifest.csv\[train\]: label column 'genre' missing for \d+ rows, e.g. .*clip_"):
+        probe_encoders(["mfcc"], missing, ProbeConfig(max_epochs=1), accelerator="cpu")
+    with pytest.raises(ValueError, match="label_fraction must be in \\(0, 1\\], got 0.0"):
+        LabeledDataModule(str(corpus), {"instrument": "multiclass"}, label_fraction=0.0)
