@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Literal
 
 import numpy as np
@@ -130,3 +131,27 @@ class ClipEvaluator:
             scores["weighted_key_score"] = float(np.mean([weighted_key_score(names[t], names[p]) for t, p in pairs]))
         self.reset()
         return scores
+
+
+class ClipScoring(ABC):
+    """Validation and test hooks shared by probes and supervised models: chunk outputs are collected by a
+    ClipEvaluator and logged as `val/<metric>` and `test/<metric>` at clip level. A subclass provides
+    `evaluator` and `chunk_outputs(batch) → (output, target, clip)`."""
+
+    evaluator: ClipEvaluator
+
+    @abstractmethod
+    def chunk_outputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(output (B, C), target, clip (B,)) of a batch of chunks: each model knows where its inputs are."""
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.evaluator.update(*self.chunk_outputs(batch))
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.evaluator.update(*self.chunk_outputs(batch))
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.evaluator.compute().items()})  # type: ignore[attr-defined]
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({f"test/{k}": v for k, v in self.evaluator.compute().items()})  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator
+from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator, ClipScoring
 
 
 MIN_STEPS_PER_EPOCH = 10
@@ -77,7 +77,7 @@ class EmbeddingSet(Dataset):
         return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i]}
 
 
-class Probe(pl.LightningModule):
+class Probe(ClipScoring, pl.LightningModule):
     """A linear layer (hidden_dim 0) or a one-hidden-layer MLP on embeddings; logs `train/loss`, `val/<metric>` and
     `test/<metric>` at clip level."""
 
@@ -104,17 +104,8 @@ class Probe(pl.LightningModule):
         self.log("train/loss", loss, batch_size=len(batch["x"]))
         return loss
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.evaluator.update(self(batch["x"]), batch["target"], batch["clip"])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.evaluator.compute().items()})
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.evaluator.update(self(batch["x"]), batch["target"], batch["clip"])
-
-    def on_test_epoch_end(self) -> None:
-        self.log_dict({f"test/{k}": v for k, v in self.evaluator.compute().items()})
+    def chunk_outputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self(batch["x"]), batch["target"], batch["clip"]
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

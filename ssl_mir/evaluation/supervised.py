@@ -10,10 +10,10 @@ from torch import nn
 from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.optim import build_optimizers
-from ssl_mir.evaluation.metrics import ClipEvaluator
+from ssl_mir.evaluation.metrics import ClipEvaluator, ClipScoring
 
 
-class Supervised(pl.LightningModule):
+class Supervised(ClipScoring, pl.LightningModule):
     """Encoder → time average → linear head, trained on one task (the supervised baseline of CLMR, Spijkervet &
     Burgoyne 2021). Training sees random crops; validation and test score whole clips from chunk averages.
 
@@ -50,17 +50,8 @@ class Supervised(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
         return loss
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.evaluator.update(self(batch["wave"]), batch["targets"][self.task.name], batch["clip"])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.evaluator.compute().items()}, prog_bar=True)
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.evaluator.update(self(batch["wave"]), batch["targets"][self.task.name], batch["clip"])
-
-    def on_test_epoch_end(self) -> None:
-        self.log_dict({f"test/{k}": v for k, v in self.evaluator.compute().items()})
+    def chunk_outputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self(batch["wave"]), batch["targets"][self.task.name], batch["clip"]
 
     def configure_optimizers(self) -> dict:
         return build_optimizers(self.parameters(), self.optimizer, self.scheduler)
