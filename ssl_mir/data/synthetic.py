@@ -190,6 +190,7 @@ def synthesize(out: str | Path, n: int = 200, seed: int = 0, duration: float = 8
     splits[order[: round(0.15 * n)]] = "valid"
     splits[order[round(0.15 * n): round(0.30 * n)]] = "test"
     scores = [compose(np.random.default_rng([seed, i]), duration) for i in range(n)]
+
     def classes(i: int) -> set[tuple[str, str]]:
         return {(t, scores[i].labels[t]) for t in ("instrument", "key")}
 

@@ -29,12 +29,18 @@ def embed(encoder: Encoder, wave: torch.Tensor) -> torch.Tensor:
     return out[0] if single else out
 
 
+def _ready(encoder: Encoder, device: torch.device | str | None) -> torch.device:
+    """Move the encoder to `device` (default: CUDA when available) in eval() mode; return the device."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    encoder.to(device).eval()
+    return device
+
+
 @torch.no_grad()
 def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_workers: int = 0,
             device: torch.device | str | None = None) -> ChunkEmbeddings:
     """Embed every chunk of `dataset`; the encoder is put in eval() mode and left on `device`."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    encoder.to(device).eval()
+    device = _ready(encoder, device)
     xs, clips = [], []
     for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
         xs.append(encoder.embed(batch["wave"].to(device)).float().cpu())  # (B, D)
@@ -46,8 +52,7 @@ def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_w
 def extract_frames(encoder: Encoder, dataset: ChunkDataset, layer: int = -1, batch_size: int = 32,
                    device: torch.device | str | None = None) -> list[torch.Tensor]:
     """Frame embeddings of one layer per clip, chunks joined in time order: a list of (T_clip, D_layer)."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    encoder.to(device).eval()
+    device = _ready(encoder, device)
     per_clip: dict[int, list[torch.Tensor]] = {}
     for batch in DataLoader(dataset, batch_size=batch_size):  # chunks come in clip and time order
         frames = encoder.hidden_states(batch["wave"].to(device))[layer].float().cpu()  # (B, T, D)

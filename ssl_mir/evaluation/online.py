@@ -18,7 +18,7 @@ from ssl_mir.data.datamodules import LabeledDataModule
 from ssl_mir.data.tasks import Task, TaskKind
 from ssl_mir.evaluation.embeddings import extract
 from ssl_mir.evaluation.metrics import ClipEvaluator
-from ssl_mir.evaluation.probe import knn_outputs
+from ssl_mir.evaluation.probe import knn_outputs, standardiser
 
 
 def quick_linear_probe(task: Task, x: torch.Tensor, y: torch.Tensor, steps: int = 300, lr: float = 0.01) -> nn.Module:
@@ -74,7 +74,7 @@ class OnlineProbe(pl.Callback):
     def probe(self, encoder: nn.Module, device: torch.device) -> dict[str, float]:
         assert self.data is not None
         emb = {s: extract(encoder, self.data.chunk_dataset(s), device=device) for s in ("train", "valid")}
-        mean, std = emb["train"].x.mean(0), emb["train"].x.std(0).clamp_min(1e-6)
+        mean, std = standardiser(emb["train"].x)
         x = {s: (e.x - mean) / std for s, e in emb.items()}
         metrics = {}
         for name, task in self.data.tasks.items():

@@ -1,8 +1,9 @@
-"""Linear probe on frozen, time-averaged chunk embeddings, with clip-level scores.
+"""Probes on frozen, time-averaged chunk embeddings, with clip-level scores: linear, MLP or k-NN.
 
 The linear evaluation protocol of SimCLR (Chen et al. 2020) as used for music by CLMR (Spijkervet & Burgoyne 2021):
-the encoder is frozen, embeddings are standardised with training statistics, and one linear layer is trained on
-them, selected on the validation split (see ProbeConfig). Chunk outputs are averaged per clip before scoring.
+the encoder is frozen, embeddings are standardised with training statistics, and one linear layer (or MARBLE's MLP)
+is trained on them, selected on the validation split (see ProbeConfig). Chunk outputs are averaged per clip before
+scoring.
 """
 
 from __future__ import annotations
@@ -131,6 +132,11 @@ class BestWeights(pl.Callback):
             pl_module.load_state_dict(self.state)
 
 
+def standardiser(train_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension mean and std of the training embeddings (N, D): every probe standardises with these."""
+    return train_x.mean(0), train_x.std(0).clamp_min(1e-6)
+
+
 @torch.no_grad()
 def knn_outputs(task: Task, train_x: torch.Tensor, train_y: torch.Tensor, query: torch.Tensor, k: int) -> torch.Tensor:
     """k-NN on cosine similarity, as outputs in the probes' output space: vote shares (multiclass), neighbour tag
@@ -169,7 +175,7 @@ def fit_probe(
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
     train_x = embeddings["train"].x
-    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)  # standardise with training statistics
+    mean, std = standardiser(train_x)
 
     def loader(split: str, for_training: bool) -> DataLoader:
         e = embeddings[split]

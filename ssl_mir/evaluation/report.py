@@ -82,7 +82,7 @@ def print_table(results: list[Result], console: Console | None = None) -> None:
     rows = list(dict.fromkeys((t, m) for _, t, m in stats))
     encoders = list(dict.fromkeys(e for e, _, _ in stats))
     n_seeds = max(n for _, _, n in stats.values())
-    table = Table(title=f"Linear probe on frozen encoders: clip-level test metrics ({n_seeds} seed(s))")
+    table = Table(title=f"Probes on frozen encoders: clip-level test metrics ({n_seeds} seed(s))")
     table.add_column("task")
     table.add_column("metric")
     for e in encoders:
