@@ -1,6 +1,6 @@
-"""`ssl-mir`: pretrain | supervised | probe | embed | synth | export.
+"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | export.
 
-pretrain and supervised are LightningCLI `fit` runs; probe, embed, synth and export are plain jsonargparse commands.
+pretrain and supervised are LightningCLI `fit` runs; the others are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
 """
 
@@ -22,7 +22,7 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
 
-COMMANDS = ("pretrain", "supervised", "probe", "embed", "synth", "export")
+COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "export")
 
 
 class SslMirCLI(LightningCLI):
@@ -71,26 +71,60 @@ def supervised(args: list[str]) -> None:
         cli.trainer.test(cli.model, datamodule=cli.datamodule)
 
 
-def probe(args: list[str]) -> None:
-    """Linear probes of frozen encoders on every task; prints a table, writes results.csv and results.json."""
+def _evaluation_parser(command: object, default_out: str) -> LightningArgumentParser:
+    """The arguments probe and compare share: encoders, data, probe protocol, trainer, output and cache folders."""
     from ssl_mir.evaluation.probe import ProbeConfig
-    from ssl_mir.evaluation.report import probe_encoders, print_table, write_results
 
-    parser = LightningArgumentParser(prog="ssl-mir probe", description=probe.__doc__, default_env=False)
+    name = command.__name__  # type: ignore[attr-defined]
+    parser = LightningArgumentParser(prog=f"ssl-mir {name}", description=command.__doc__, default_env=False)
     parser.add_argument("-c", "--config", action=ActionConfigFile)
     parser.add_argument("--encoders", type=list[str], required=True,
-                        help="exported encoder folders; 'random:FOLDER' is that architecture with random weights")
-    parser.add_argument("--out", type=str, default="runs/probe", help="folder for results.csv and results.json")
+                        help="exported encoder folders; 'random:FOLDER' is that architecture with random weights, "
+                             "'supervised:FOLDER' that architecture trained end to end, 'mfcc' MFCC statistics")
+    parser.add_argument("--out", type=str, default=default_out, help="folder for the results")
     parser.add_argument("--cache_dir", type=Optional[str], default="runs/embedding_cache",
                         help="embeddings kept across runs, keyed by encoder weights and data (null: no cache)")
     parser.add_class_arguments(LabeledDataModule, "data")
     parser.add_class_arguments(ProbeConfig, "probe")
-    parser.add_lightning_class_args(Trainer, "trainer")  # only accelerator is used: probes run on one device
-    parser.add_argument("--log_to", type=str, default="csv", help="ignored by probe (accepted for shared configs)")
+    parser.add_lightning_class_args(Trainer, "trainer")  # accelerator and precision are used: one device
+    parser.add_argument("--log_to", type=str, default="csv", help=f"ignored by {name} (accepted for shared configs)")
+    return parser
+
+
+def probe(args: list[str]) -> None:
+    """Probes of frozen encoders on every task at data.label_fraction; prints a table, writes results.csv/json."""
+    from ssl_mir.evaluation.report import print_table, write_results
+    from ssl_mir.evaluation.sweep import Sweep, run_sweep
+
+    parser = _evaluation_parser(probe, "runs/probe")
     cfg = parser.instantiate_classes(parser.parse_args(args))
-    results = probe_encoders(cfg.encoders, cfg.data, cfg.probe, cfg.trainer.accelerator, cfg.cache_dir)
+    sweep = Sweep(cfg.encoders, fractions=[cfg.data.label_fraction], probe=cfg.probe)
+    results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir)
     write_results(results, Path(cfg.out))
     print_table(results)
+
+
+def compare(args: list[str]) -> None:
+    """Label-efficiency comparison: encoders and baselines × tasks × label fractions × seeds; writes results.csv,
+    report.md (mean ± std, protocol) and label_efficiency.png."""
+    from ssl_mir.evaluation.compare import write_comparison
+    from ssl_mir.evaluation.report import print_table
+    from ssl_mir.evaluation.supervised import SupervisedBudget
+    from ssl_mir.evaluation.sweep import Sweep, run_sweep
+
+    parser = _evaluation_parser(compare, "runs/compare")
+    parser.add_argument("--fractions", type=list[float], default=[0.01, 0.1, 1.0], help="label fractions, in (0, 1]")
+    parser.add_argument("--tasks", type=Optional[list[str]], default=None, help="tasks to compare (default: all)")
+    parser.add_argument("--chunk_seconds", type=dict[str, float], default={},
+                        help="per task, a chunk length shorter than data.chunk_samples")
+    parser.add_class_arguments(SupervisedBudget, "supervised")
+    cfg = parser.instantiate_classes(parser.parse_args(args))
+    sweep = Sweep(cfg.encoders, cfg.fractions, cfg.tasks, cfg.chunk_seconds, cfg.probe, cfg.supervised)
+    results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir)
+    out = Path(cfg.out)
+    write_comparison(results, sweep, cfg.data, out)
+    print_table(results)
+    print(f"results.csv, report.md, label_efficiency.png → {out}")
 
 
 def embed(args: list[str]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from functools import cached_property
+
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
 from ssl_mir.data.fractions import label_subset
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
@@ -18,11 +20,13 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 
-def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
+def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False,
+            sampler: Sampler | None = None) -> DataLoader:
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
         drop_last=drop_last,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
@@ -109,6 +113,8 @@ class LabeledDataModule(pl.LightningDataModule):
         max_chunks: cap on evaluation chunks per clip (None: all).
         label_fraction: fraction of the training clips used, in (0, 1].
         seed: draws the label-fraction subset (stratified on the target task).
+        min_steps_per_epoch: a training epoch is at least this many batches (clips are drawn again), so that a
+            small label fraction still trains for a meaningful number of steps per epoch.
         batch_size: crops or chunks per batch.
         num_workers: dataloader processes.
         on_bad_file: "raise" or "skip" bad files, see PretrainDataModule.
@@ -125,6 +131,7 @@ class LabeledDataModule(pl.LightningDataModule):
         max_chunks: int | None = None,
         label_fraction: float = 1.0,
         seed: int = 0,
+        min_steps_per_epoch: int = 1,
         batch_size: int = 32,
         num_workers: int = 2,
         on_bad_file: OnBadFile = "raise",
@@ -135,10 +142,7 @@ class LabeledDataModule(pl.LightningDataModule):
             raise ValueError("data.tasks is empty: name at least one label column and its kind")
         if target is None and len(tasks) == 1:
             target = next(iter(tasks))
-        if target is not None and target not in tasks:
-            raise ValueError(f"data.target '{target}' is not one of data.tasks {list(tasks)}")
-        if not 0.0 < label_fraction <= 1.0:
-            raise ValueError(f"data.label_fraction must be in (0, 1], got {label_fraction}")
+        _check_choice(target, label_fraction, tasks)
         self.manifest_path = manifest
         self.task_kinds = dict(tasks)
         self.target = target
@@ -147,21 +151,46 @@ class LabeledDataModule(pl.LightningDataModule):
         self.max_chunks = max_chunks
         self.label_fraction = label_fraction
         self.seed = seed
+        self.min_steps_per_epoch = min_steps_per_epoch
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
 
+    def derive(self, target: str | None = None, label_fraction: float | None = None, seed: int | None = None,
+               chunk_samples: int | None = None) -> LabeledDataModule:
+        """This data with another target, label fraction, seed or (no longer) chunk length, sharing the checked
+        files, vocabularies and targets already read: a comparison reads and checks the corpus once."""
+        other = copy.copy(self)
+        other.target = self.target if target is None else target
+        other.label_fraction = self.label_fraction if label_fraction is None else label_fraction
+        other.seed = self.seed if seed is None else seed
+        _check_choice(other.target, other.label_fraction, self.task_kinds)
+        if chunk_samples is not None:
+            if chunk_samples > self.chunk_samples:
+                raise ValueError(f"chunk length {chunk_samples} is longer than data.chunk_samples "
+                                 f"{self.chunk_samples}, which the files were checked against; raise that instead")
+            other.chunk_samples = chunk_samples
+        other.__dict__.pop("train_indices", None)  # the only cached value that depends on what changed
+        return other
+
     # ------------------------------------------------------------------ prepared once, on first use
     @cached_property
-    def splits(self) -> dict[str, Manifest]:
+    def checked(self) -> Manifest:
+        """The manifest with every file probed (bad files raised, or skipped and counted)."""
         manifest = Manifest.load(self.manifest_path)
         missing = [s for s in SPLITS if s not in manifest.splits]
         if missing:
             raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} (need {list(SPLITS)})")
-        checked = manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels)
-        self.n_skipped = len(checked.skipped)
-        return {s: checked.split(s) for s in SPLITS}
+        return manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels)
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.checked.skipped)
+
+    @cached_property
+    def splits(self) -> dict[str, Manifest]:
+        return {s: self.checked.split(s) for s in SPLITS}
 
     @cached_property
     def tasks(self) -> dict[str, Task]:
@@ -206,10 +235,19 @@ class LabeledDataModule(pl.LightningDataModule):
                                      targets=self.split_targets("train"))
 
     def train_dataloader(self) -> DataLoader:
-        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
+        n = max(len(self.train_set), self.batch_size * self.min_steps_per_epoch)
+        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True,
+                       sampler=RandomSampler(self.train_set, num_samples=n))
 
     def val_dataloader(self) -> DataLoader:
         return _loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
         return _loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)
+
+
+def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind]) -> None:
+    if target is not None and target not in tasks:
+        raise ValueError(f"data.target '{target}' is not one of data.tasks {list(tasks)}")
+    if not 0.0 < label_fraction <= 1.0:
+        raise ValueError(f"data.label_fraction must be in (0, 1], got {label_fraction}")

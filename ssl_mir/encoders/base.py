@@ -56,6 +56,14 @@ class Encoder(nn.Module, ABC):
         """(B, S) waveform at `sample_rate` → (B, T, D) frame embeddings."""
         return self.hidden_states(wave)[-1]
 
+    def pool(self, frames: torch.Tensor) -> torch.Tensor:
+        """Summarise frames over time: (B, T, D) → (B, D'); the mean unless an encoder says otherwise."""
+        return frames.mean(dim=1)
+
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
-        """Clip embedding: frames averaged over time. (B, S) → (B, D)."""
-        return self(wave).mean(dim=1)
+        """Clip embedding: the output frames pooled over time. (B, S) → (B, D)."""
+        return self.pool(self(wave))
+
+    def layer_embeddings(self, wave: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden state pooled over time, for layer-wise probes: a list of (B, D_l); the last is `embed`."""
+        return [self.pool(h) for h in self.hidden_states(wave)]

@@ -40,6 +40,5 @@ class MFCCStats(Encoder):
             d2 = torchaudio.functional.compute_deltas(d1)
         return [torch.cat([c, d1, d2], dim=1).transpose(1, 2)]  # (B, T, 3·n_mfcc)
 
-    def embed(self, wave: torch.Tensor) -> torch.Tensor:
-        frames = self(wave)  # (B, T, 3·n_mfcc)
-        return torch.cat([frames.mean(dim=1), frames.std(dim=1)], dim=1)  # (B, 6·n_mfcc)
+    def pool(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.cat([frames.mean(dim=1), frames.std(dim=1)], dim=1)  # (B, T, 3·n_mfcc) → (B, 6·n_mfcc)

@@ -1,4 +1,5 @@
-"""Baselines that need no pre-training: random weights of a given architecture, and MFCC statistics."""
+"""Baselines that need no pre-training: random weights of a given architecture, the same architecture trained with
+supervision, and MFCC statistics; and the spec strings that name them and exported encoders."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.export import build_encoder, load_encoder, read_config
 
 RANDOM_PREFIX = "random:"
+SUPERVISED_PREFIX = "supervised:"
 MFCC = "mfcc"
 
 
@@ -22,11 +24,20 @@ def random_encoder(artifact: str | Path, seed: int = 0) -> Encoder:
     return encoder.eval()
 
 
+def check_spec(spec: str) -> None:
+    """Raise if `spec` names no encoder: an artifact folder that is missing or not an export."""
+    if spec != MFCC:
+        read_config(spec.removeprefix(RANDOM_PREFIX).removeprefix(SUPERVISED_PREFIX))
+
+
 def resolve_encoder(spec: str, seed: int = 0, sample_rate: int = 16000) -> Encoder:
-    """'PATH' loads an exported encoder; 'random:PATH' builds its architecture with random weights; 'mfcc' is the
-    MFCC-statistics baseline at `sample_rate`."""
+    """'PATH' loads an exported encoder; 'random:PATH' builds its architecture with random weights, frozen;
+    'supervised:PATH' the same, trainable, to be trained end to end; 'mfcc' is the MFCC-statistics baseline at
+    `sample_rate`."""
     if spec == MFCC:
         return MFCCStats(sample_rate=sample_rate).eval()
     if spec.startswith(RANDOM_PREFIX):
-        return random_encoder(spec[len(RANDOM_PREFIX):], seed)
+        return random_encoder(spec.removeprefix(RANDOM_PREFIX), seed)
+    if spec.startswith(SUPERVISED_PREFIX):
+        return random_encoder(spec.removeprefix(SUPERVISED_PREFIX), seed).requires_grad_(True).train()
     return load_encoder(spec)

@@ -1,7 +1,7 @@
 """On-disk cache of chunk embeddings, keyed by what determines them: the encoder's weights and config, and the
 chunking of the data (files with their size and modification time, rate, chunk length and positions).
 
-Entries are safetensors files, so reading the cache never unpickles anything. Any change to the encoder (another
+Entries are safetensors files holding every layer, so reading the cache never unpickles anything. Any change to the encoder (another
 checkpoint, another random seed) or to the audio files gives another key, so a stale entry is never read.
 """
 
@@ -21,6 +21,7 @@ from ssl_mir.encoders.base import Encoder
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings, extract
 
 log = logging.getLogger(__name__)
+FORMAT = "layers-v2"  # part of every key: entries of an older layout are never read
 
 
 def encoder_fingerprint(encoder: Encoder) -> str:
@@ -46,15 +47,16 @@ def cached_extract(encoder: Encoder, dataset: ChunkDataset, cache_dir: str | Pat
     """`extract`, reading from and writing to `cache_dir` (None: no cache)."""
     if cache_dir is None:
         return extract(encoder, dataset, batch_size, num_workers, device)
-    key = hashlib.sha256((encoder_fingerprint(encoder) + data_fingerprint(dataset)).encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{FORMAT}{encoder_fingerprint(encoder)}{data_fingerprint(dataset)}".encode()).hexdigest()[:32]
     path = Path(cache_dir) / f"{key}.safetensors"
     if path.is_file():
         log.info("embedding cache hit: %s", path)
         stored = load_file(str(path))
-        return ChunkEmbeddings(stored["x"], stored["clip"])
+        return ChunkEmbeddings([stored[f"layer_{i}"] for i in range(len(stored) - 1)], stored["clip"])
     embeddings = extract(encoder, dataset, batch_size, num_workers, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    save_file({"x": embeddings.x.contiguous(), "clip": embeddings.clip.contiguous()}, str(tmp))
+    tensors = {f"layer_{i}": x.contiguous() for i, x in enumerate(embeddings.layers)}
+    save_file({**tensors, "clip": embeddings.clip.contiguous()}, str(tmp))
     tmp.replace(path)  # atomic: a crash never leaves a half-written entry under the key
     return embeddings

@@ -1,8 +1,9 @@
-"""Frozen embeddings: time-averaged encoder outputs per chunk, computed without gradients."""
+"""Frozen embeddings: every hidden state of an encoder, pooled over time per chunk, computed without gradients."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, Union
 
 import torch
 from torch.utils.data import DataLoader
@@ -11,12 +12,38 @@ from ssl_mir.data.datasets import ChunkDataset
 from ssl_mir.encoders.base import Encoder
 
 
+Layer = Union[int, Literal["weighted"]]  # a hidden-state index, or all of them for a learnt weighted sum
+
+
 @dataclass
 class ChunkEmbeddings:
-    """x: (N, D) chunk embeddings; clip: (N,) clip index of each chunk."""
+    """layers: per hidden state, the time-pooled chunk embeddings (N, D_l), the last being the encoder's embedding;
+    clip: (N,) clip index of each chunk."""
 
-    x: torch.Tensor
+    layers: list[torch.Tensor]
     clip: torch.Tensor
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The encoder's embedding of each chunk, (N, D)."""
+        return self.layers[-1]
+
+    def features(self, layer: Layer = -1) -> torch.Tensor:
+        """One layer (N, D_l), or for "weighted" every layer stacked (N, L, D), which needs equal widths."""
+        if layer != "weighted":
+            return self.layers[layer]
+        widths = sorted({x.shape[1] for x in self.layers})
+        if len(widths) > 1:
+            raise ValueError(f"a weighted sum of layers needs equal widths, but this encoder's are {widths}; "
+                             f"probe them one by one (probe.layers: each)")
+        return torch.stack(self.layers, dim=1)
+
+    def select(self, clips: list[int]) -> ChunkEmbeddings:
+        """The chunks of `clips`, with clip ids renumbered to positions in `clips` (a label-fraction subset)."""
+        position = torch.full((int(self.clip.max()) + 1,), -1, dtype=torch.long)
+        position[torch.tensor(clips, dtype=torch.long)] = torch.arange(len(clips))
+        keep = position[self.clip] >= 0
+        return ChunkEmbeddings([x[keep] for x in self.layers], position[self.clip[keep]])
 
 
 @torch.no_grad()
@@ -39,13 +66,17 @@ def _ready(encoder: Encoder, device: torch.device | str | None) -> torch.device:
 @torch.no_grad()
 def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_workers: int = 0,
             device: torch.device | str | None = None) -> ChunkEmbeddings:
-    """Embed every chunk of `dataset`; the encoder is put in eval() mode and left on `device`."""
+    """Embed every chunk of `dataset` at every layer; the encoder is put in eval() mode and left on `device`."""
     device = _ready(encoder, device)
-    xs, clips = [], []
+    per_layer: list[list[torch.Tensor]] = []
+    clips = []
     for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
-        xs.append(encoder.embed(batch["wave"].to(device)).float().cpu())  # (B, D)
+        layers = encoder.layer_embeddings(batch["wave"].to(device))  # L × (B, D_l)
+        per_layer = per_layer or [[] for _ in layers]
+        for store, x in zip(per_layer, layers):
+            store.append(x.float().cpu())
         clips.append(batch["clip"])
-    return ChunkEmbeddings(torch.cat(xs), torch.cat(clips))
+    return ChunkEmbeddings([torch.cat(xs) for xs in per_layer], torch.cat(clips))
 
 
 @torch.no_grad()

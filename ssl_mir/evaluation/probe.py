@@ -3,7 +3,8 @@
 The linear evaluation protocol of SimCLR (Chen et al. 2020) as used for music by CLMR (Spijkervet & Burgoyne 2021):
 the encoder is frozen, embeddings are standardised with training statistics, and one linear layer (or MARBLE's MLP)
 is trained on them, selected on the validation split (see ProbeConfig). Chunk outputs are averaged per clip before
-scoring.
+scoring. Layer-wise, a probe reads one hidden state, or a softmax-weighted sum of all of them whose weights it learns
+(MARBLE, Yuan et al. 2023; SUPERB, Yang et al. 2021).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_mir.data.tasks import Task
-from ssl_mir.evaluation.embeddings import ChunkEmbeddings
+from ssl_mir.evaluation.embeddings import ChunkEmbeddings, Layer
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator, ClipScoring
 
 
@@ -48,6 +49,8 @@ class ProbeConfig:
         weight_decay: Adam weight decay.
         patience: epochs without validation improvement before stopping.
         aggregation: chunk outputs averaged per clip as "logits" (MARBLE) or "probs" (CLMR).
+        layers: "output" probes the encoder's embedding; "each" probes every hidden state on its own; "weighted"
+            probes a learnt softmax-weighted sum of all hidden states (MARBLE; needs equal layer widths).
         seeds: one probe per seed (initialisation and shuffling; for `random:` encoders also their weights);
             reports give mean ± std over seeds.
     """
@@ -62,11 +65,36 @@ class ProbeConfig:
     weight_decay: float = 0.0
     patience: int = 20
     aggregation: Aggregation = "logits"
+    layers: Literal["output", "each", "weighted"] = "output"
     seeds: list[int] = field(default_factory=lambda: [0])
+
+    def __post_init__(self) -> None:
+        if self.kind == "knn" and self.layers == "weighted":
+            raise ValueError("probe.kind knn learns nothing, so it cannot learn layer weights; use probe.layers: each")
+
+    def probed_layers(self, n_layers: int) -> list[Layer]:
+        """The layers one sweep probes, given how many hidden states the encoder has."""
+        return {"output": [-1], "each": list(range(n_layers)), "weighted": ["weighted"]}[self.layers]
+
+
+def layer_name(layer: Layer, n_layers: int) -> str:
+    """How results name a probed layer: "output", "weighted" or the hidden-state index."""
+    return "output" if layer in (-1, n_layers - 1) else str(layer)
+
+
+class LayerWeights(nn.Module):
+    """A learnt softmax-weighted sum over stacked layers: (B, L, D) → (B, D)."""
+
+    def __init__(self, n_layers: int) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(n_layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("l,bld->bd", self.logits.softmax(0), x)  # (B, D)
 
 
 class EmbeddingSet(Dataset):
-    """(x (D,), target, clip) items over precomputed embeddings."""
+    """(x (D,) or (L, D), target, clip) items over precomputed embeddings."""
 
     def __init__(self, x: torch.Tensor, target: torch.Tensor, clip: torch.Tensor) -> None:
         self.x, self.target, self.clip = x, target, clip
@@ -79,11 +107,12 @@ class EmbeddingSet(Dataset):
 
 
 class Probe(ClipScoring, pl.LightningModule):
-    """A linear layer (hidden_dim 0) or a one-hidden-layer MLP on embeddings; logs `train/loss`, `val/<metric>` and
-    `test/<metric>` at clip level."""
+    """A linear layer (hidden_dim 0) or a one-hidden-layer MLP on embeddings (B, D), or with `n_layers` on a learnt
+    weighted sum of stacked layers (B, L, D); logs `train/loss`, `val/<metric>` and `test/<metric>` at clip level."""
 
     def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
-                 aggregation: Aggregation = "logits", hidden_dim: int = 0, dropout: float = 0.0) -> None:
+                 aggregation: Aggregation = "logits", hidden_dim: int = 0, dropout: float = 0.0,
+                 n_layers: int = 0) -> None:
         super().__init__()
         self.task = task
         self.lr = lr
@@ -95,6 +124,8 @@ class Probe(ClipScoring, pl.LightningModule):
                                                  nn.Linear(hidden_dim, task.num_outputs))
         else:
             self.head = nn.Linear(in_dim, task.num_outputs)
+        if n_layers:
+            self.head = nn.Sequential(LayerWeights(n_layers), self.head)
         self.evaluator = ClipEvaluator(task, aggregation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,7 +164,8 @@ class BestWeights(pl.Callback):
 
 
 def standardiser(train_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-dimension mean and std of the training embeddings (N, D): every probe standardises with these."""
+    """Per-dimension mean and std of the training embeddings (N, D) or (N, L, D): every probe standardises with
+    these."""
     return train_x.mean(0), train_x.std(0).clamp_min(1e-6)
 
 
@@ -157,6 +189,7 @@ def fit_probe(
     config: ProbeConfig = ProbeConfig(),
     accelerator: str = "auto",
     seed: int = 0,
+    layer: Layer = -1,
 ) -> dict[str, float]:
     """Train a probe on the 'train' embeddings, select on 'valid', and score 'test' at clip level (k-NN: no
     training or selection).
@@ -168,18 +201,20 @@ def fit_probe(
         config: probe hyper-parameters.
         accelerator: Lightning accelerator for the probe.
         seed: initialisation and shuffling of this probe.
+        layer: which hidden state to probe, or "weighted" for a learnt weighted sum of all (each standardised).
 
     Returns:
         test metrics, keyed by metric name.
     """
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
-    train_x = embeddings["train"].x
+    features = {s: e.features(layer) for s, e in embeddings.items()}  # (N, D) or (N, L, D)
+    train_x = features["train"]
     mean, std = standardiser(train_x)
 
     def loader(split: str, for_training: bool) -> DataLoader:
-        e = embeddings[split]
-        data = EmbeddingSet((e.x - mean) / std, clip_targets[split][e.clip], e.clip)
+        clip = embeddings[split].clip
+        data = EmbeddingSet((features[split] - mean) / std, clip_targets[split][clip], clip)
         if not for_training:
             return DataLoader(data, batch_size=1024)
         # An epoch is at least MIN_STEPS_PER_EPOCH steps, so that patience means the same on tiny label fractions.
@@ -190,12 +225,13 @@ def fit_probe(
         train_targets = clip_targets["train"][embeddings["train"].clip]
         test = embeddings["test"]
         evaluator = ClipEvaluator(task)  # vote shares are averaged as they are
-        evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (test.x - mean) / std, config.k),
-                         clip_targets["test"][test.clip], test.clip)
+        evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (features["test"] - mean) / std,
+                                     config.k), clip_targets["test"][test.clip], test.clip)
         return evaluator.compute()
     hidden = config.hidden_dim if config.kind == "mlp" else 0
-    probe = Probe(train_x.shape[1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
-                  config.dropout)
+    n_layers = train_x.shape[1] if train_x.dim() == 3 else 0
+    probe = Probe(train_x.shape[-1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
+                  config.dropout, n_layers)
     stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
     trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,

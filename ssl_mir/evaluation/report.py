@@ -1,56 +1,24 @@
-"""Probe every encoder on every task and report the clip-level test metrics as a table, CSV and JSON."""
+"""Sweep results as files and tables: results.csv / results.json, mean ± std summaries, the console table."""
 
 from __future__ import annotations
 
 import csv
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
-from ssl_mir.evaluation.baselines import RANDOM_PREFIX, resolve_encoder
-from ssl_mir.evaluation.cache import cached_extract
-from ssl_mir.evaluation.probe import ProbeConfig, fit_probe
+from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX
+from ssl_mir.evaluation.sweep import FIELDS, Result
 
-log = logging.getLogger(__name__)
-Result = dict[str, object]  # encoder, task, seed, metric, value
-FIELDS = ["encoder", "task", "seed", "metric", "value"]
-
-
-def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeConfig,
-                   accelerator: str = "auto", cache_dir: str | Path | None = None) -> list[Result]:
-    """Probe every encoder on every task with every seed.
-
-    Embeddings are extracted once per encoder and split and shared by every task and seed; a `random:` encoder is
-    re-initialised, and so re-embedded, for each seed. With `cache_dir`, embeddings are also kept on disk across
-    runs (evaluation.cache).
-    """
-    results: list[Result] = []
-    device = "cpu" if accelerator == "cpu" else None
-    for spec in encoders:
-        embeddings = None
-        for seed in config.seeds:
-            if embeddings is None or spec.startswith(RANDOM_PREFIX):
-                encoder = resolve_encoder(spec, seed, data.sample_rate)
-                if encoder.sample_rate != data.sample_rate:
-                    raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
-                                     f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")
-                embeddings = {s: cached_extract(encoder, data.chunk_dataset(s), cache_dir, data.batch_size,
-                                                data.num_workers, device) for s in SPLITS}
-            for name, task in data.tasks.items():
-                clip_targets = {s: data.split_targets(s)[name] for s in SPLITS}
-                scores = fit_probe(task, embeddings, clip_targets, config, accelerator, seed)
-                log.info("%s on %s, seed %d: %s", spec, name, seed, scores)
-                results.extend({"encoder": spec, "task": name, "seed": seed, "metric": k, "value": v}
-                               for k, v in scores.items())
-    return results
+LOWER_IS_BETTER = frozenset({"mae"})
+Summary = dict[tuple[str, str, float, str], tuple[float, float, int]]  # (label, task, fraction, metric) → mean, std, n
 
 
 def write_results(results: list[Result], out: Path) -> None:
+    """results.csv (one row per encoder, task, fraction, seed, layer and metric) and the same as results.json."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
@@ -59,44 +27,57 @@ def write_results(results: list[Result], out: Path) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
 
-def encoder_label(spec: str) -> str:
-    """A short column name: the run folder of an artifact ('runs/demo/simclr/encoder' → 'simclr')."""
-    random = spec.startswith(RANDOM_PREFIX)
-    path = Path(spec.removeprefix(RANDOM_PREFIX))
-    name = path.parent.name if path.name == "encoder" and path.parent.name else path.name
-    return f"random({name})" if random else name
+def encoder_label(spec: str, layer: str = "output") -> str:
+    """A short name: the run folder of an artifact ('runs/demo/simclr/encoder' → 'simclr'), the baseline kind
+    around it ('random(simclr)', 'supervised(simclr)'), and the layer unless it is the output ('simclr@3')."""
+    name = spec
+    for prefix in (RANDOM_PREFIX, SUPERVISED_PREFIX, ""):
+        if spec.startswith(prefix):
+            path = Path(spec.removeprefix(prefix))
+            name = path.parent.name if path.name == "encoder" and path.parent.name else path.name
+            name = f"{prefix[:-1]}({name})" if prefix else name
+            break
+    return name if layer == "output" else f"{name}@{layer}"
 
 
-def summarise(results: list[Result]) -> dict[tuple[str, str, str], tuple[float, float, int]]:
-    """(encoder, task, metric) → (mean, std, number of seeds)."""
-    values: dict[tuple[str, str, str], list[float]] = {}
+def best(metric: str, values: list[float]) -> float:
+    return min(values) if metric in LOWER_IS_BETTER else max(values)
+
+
+def summarise(results: list[Result]) -> Summary:
+    """(encoder label, task, fraction, metric) → (mean, std, number of seeds), in first-seen order."""
+    values: dict[tuple[str, str, float, str], list[float]] = {}
     for r in results:
-        values.setdefault((str(r["encoder"]), str(r["task"]), str(r["metric"])), []).append(float(r["value"]))
+        key = (encoder_label(str(r["encoder"]), str(r["layer"])), str(r["task"]), float(r["fraction"]),  # type: ignore[arg-type]
+               str(r["metric"]))
+        values.setdefault(key, []).append(float(r["value"]))  # type: ignore[arg-type]
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in values.items()}
 
 
+def cell(mean: float, std: float, n: int) -> str:
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
 def print_table(results: list[Result], console: Console | None = None) -> None:
-    """One row per task and metric, one column per encoder, mean ± std over seeds; the best mean of each row in
-    bold (lowest for MAE)."""
+    """One row per task, fraction and metric, one column per encoder, mean ± std over seeds; the best of each row
+    in bold."""
     stats = summarise(results)
-    rows = list(dict.fromkeys((t, m) for _, t, m in stats))
-    encoders = list(dict.fromkeys(e for e, _, _ in stats))
+    rows = list(dict.fromkeys((t, f, m) for _, t, f, m in stats))
+    labels = list(dict.fromkeys(e for e, _, _, _ in stats))
     n_seeds = max(n for _, _, n in stats.values())
     table = Table(title=f"Probes on frozen encoders: clip-level test metrics ({n_seeds} seed(s))")
-    table.add_column("task")
-    table.add_column("metric")
-    for e in encoders:
-        table.add_column(encoder_label(e), justify="right")
-    for task, metric in rows:
-        means = [stats[(e, task, metric)][0] for e in encoders if (e, task, metric) in stats]
-        best = min(means) if metric == "mae" else max(means)
+    for column in ("task", "fraction", "metric"):
+        table.add_column(column)
+    for label in labels:
+        table.add_column(label, justify="right")
+    for task, fraction, metric in rows:
+        top = best(metric, [stats[(e, task, fraction, metric)][0] for e in labels if (e, task, fraction, metric) in stats])
         cells = []
-        for e in encoders:
-            if (e, task, metric) not in stats:
+        for label in labels:
+            if (label, task, fraction, metric) not in stats:
                 cells.append("-")
                 continue
-            mean, std, n = stats[(e, task, metric)]
-            text = f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
-            cells.append(f"[bold]{text}[/bold]" if mean == best else text)
-        table.add_row(task, metric, *cells)
+            text = cell(*stats[(label, task, fraction, metric)])
+            cells.append(f"[bold]{text}[/bold]" if stats[(label, task, fraction, metric)][0] == top else text)
+        table.add_row(task, f"{fraction:g}", metric, *cells)
     (console or Console()).print(table)

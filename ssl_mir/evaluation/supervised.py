@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from ssl_mir.data.datamodules import LabeledDataModule
 from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Encoder
+from ssl_mir.evaluation.metrics import PRIMARY_METRIC, ClipEvaluator, ClipScoring
+from ssl_mir.evaluation.probe import BestWeights
 from ssl_mir.optim import build_optimizers
-from ssl_mir.evaluation.metrics import ClipEvaluator, ClipScoring
 
 
 class Supervised(ClipScoring, pl.LightningModule):
@@ -55,3 +60,41 @@ class Supervised(ClipScoring, pl.LightningModule):
 
     def configure_optimizers(self) -> dict:
         return build_optimizers(self.parameters(), self.optimizer, self.scheduler)
+
+
+@dataclass
+class SupervisedBudget:
+    """How a comparison trains the supervised baseline on each labeled subset.
+
+    Adam for `max_epochs` epochs of at least `min_steps_per_epoch` batches of random crops, the weights of the best
+    validation epoch kept: the model selection the probes get.
+
+    Args:
+        max_epochs: passes over the subset.
+        min_steps_per_epoch: batches per epoch at least (clips are drawn again on small subsets).
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay.
+    """
+
+    max_epochs: int = 20
+    min_steps_per_epoch: int = 5
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+
+def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: SupervisedBudget, accelerator: str = "auto",
+                     precision: str | int | None = None, seed: int = 0) -> dict[str, float]:
+    """Train `encoder` (fresh, trainable weights) end to end on `data.target_task` and its label fraction; return the
+    clip-level test metrics of the best validation epoch."""
+    pl.seed_everything(seed, verbose=False)
+    data = data.derive()
+    data.min_steps_per_epoch = budget.min_steps_per_epoch
+    optimizer = functools.partial(torch.optim.Adam, lr=budget.lr, weight_decay=budget.weight_decay)
+    model = Supervised(encoder, data.target_task, optimizer)
+    monitor = f"val/{PRIMARY_METRIC[model.task.kind]}"
+    trainer = pl.Trainer(max_epochs=budget.max_epochs, accelerator=accelerator, devices=1, precision=precision,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, callbacks=[BestWeights(monitor)])
+    trainer.fit(model, datamodule=data)
+    scores = trainer.test(model, datamodule=data, verbose=False)[0]
+    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from ssl_mir.data.tasks import Task
@@ -9,7 +10,7 @@ def _split(n_clips: int, centers: torch.Tensor, g: torch.Generator) -> tuple[Chu
     labels = torch.arange(n_clips) % len(centers)
     clip = torch.arange(n_clips).repeat_interleave(3)  # 3 chunks per clip
     x = centers[labels[clip]] + torch.randn(len(clip), centers.shape[1], generator=g)
-    return ChunkEmbeddings(x, clip), labels
+    return ChunkEmbeddings([x], clip), labels
 
 
 def test_linear_probe_beats_chance_on_a_separable_task() -> None:
@@ -37,7 +38,7 @@ def _xor_splits(g: torch.Generator) -> tuple[dict, dict]:
         corners = torch.tensor([[2.0, 2.0], [-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0]])
         which = torch.arange(n) % 4
         x = corners[which] + 0.5 * torch.randn(n, 2, generator=g)
-        return ChunkEmbeddings(x, torch.arange(n)), (which >= 2).long()
+        return ChunkEmbeddings([x], torch.arange(n)), (which >= 2).long()
 
     splits = {s: split(n) for s, n in [("train", 200), ("valid", 40), ("test", 200)]}
     return {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
@@ -68,3 +69,38 @@ def test_knn_outputs_for_each_task_kind() -> None:
     bpm = knn_outputs(Task("bpm", "regression", mean=100.0, std=10.0), train_x, torch.tensor([110.0, 130.0, 0.0]),
                       query, k=2)
     torch.testing.assert_close(bpm, torch.tensor([[2.0]]))  # mean of standardised 1 and 3
+
+
+def test_weighted_layer_probe_finds_the_informative_layer() -> None:
+    """Three layers, only the middle one carries the label: the weighted sum learns to read it."""
+    g = torch.Generator().manual_seed(0)
+    centers = 3.0 * torch.randn(4, 16, generator=g)
+    splits = {}
+    for s, n in [("train", 80), ("valid", 20), ("test", 40)]:
+        informative, labels = _split(n, centers, g)
+        noise = [torch.randn_like(informative.x) for _ in range(2)]
+        splits[s] = (ChunkEmbeddings([noise[0], informative.x, noise[1]], informative.clip), labels)
+    embeddings, targets = {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
+    task = Task("y", "multiclass", ("a", "b", "c", "d"))
+    config = ProbeConfig(max_epochs=30, layers="weighted")
+    assert config.probed_layers(3) == ["weighted"]
+    weighted = fit_probe(task, embeddings, targets, config, accelerator="cpu", layer="weighted")
+    first = fit_probe(task, embeddings, targets, config, accelerator="cpu", layer=0)
+    assert first["accuracy"] < 0.5 < 0.9 < weighted["accuracy"]
+
+
+def test_weighted_sum_needs_equal_widths_and_a_trained_probe() -> None:
+    embeddings = ChunkEmbeddings([torch.zeros(4, 8), torch.zeros(4, 16)], torch.arange(4))
+    with pytest.raises(ValueError, match=r"equal widths, but this encoder's are \[8, 16\].*probe.layers: each"):
+        embeddings.features("weighted")
+    with pytest.raises(ValueError, match="cannot learn layer weights"):
+        ProbeConfig(kind="knn", layers="weighted")
+    assert ProbeConfig(layers="each").probed_layers(3) == [0, 1, 2]
+
+
+def test_select_keeps_the_chunks_of_a_subset_and_renumbers_its_clips() -> None:
+    clip = torch.tensor([0, 0, 1, 2, 2, 2, 3])
+    x = torch.arange(7.0)[:, None]
+    subset = ChunkEmbeddings([x, 2 * x], clip).select([1, 3])
+    assert subset.clip.tolist() == [0, 1]
+    assert subset.layers[0][:, 0].tolist() == [2.0, 6.0] and subset.x[:, 0].tolist() == [4.0, 12.0]

@@ -1,0 +1,129 @@
+"""The label-efficiency comparison's outputs: report.md (mean ± std per fraction, best marked, the protocol stated)
+and label_efficiency.png (metric against label fraction, one line per encoder, error bars over seeds)."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure  # the object API: no pyplot, no GUI backend, files only
+
+import ssl_mir
+from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
+from ssl_mir.encoders.mfcc import MFCCStats
+from ssl_mir.evaluation.metrics import PRIMARY_METRIC
+from ssl_mir.evaluation.probe import MIN_STEPS_PER_EPOCH
+from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
+from ssl_mir.evaluation.sweep import Result, Sweep
+
+Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → fractions, means, stds
+
+
+def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModule, out: Path) -> None:
+    """results.csv / results.json, report.md and label_efficiency.png in `out`."""
+    write_results(results, out)
+    stats = summarise(results)
+    report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats))]
+    (out / "report.md").write_text("\n\n".join(report) + "\n")
+    plot(stats, [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)], out / "label_efficiency.png")
+
+
+def _task_metrics(stats: Summary) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((t, m) for _, t, _, m in stats))
+
+
+def markdown_table(stats: Summary, task: str, metric: str) -> str:
+    """Rows: encoders; columns: label fractions; the best mean of each column in bold."""
+    fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)})
+    labels = list(dict.fromkeys(e for e, t, _, m in stats if (t, m) == (task, metric)))
+    lines = [f"### {task}: {metric}", "", "| encoder | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+             "|---|" + "---:|" * len(fractions)]
+    tops = {f: best(metric, [stats[(e, task, f, metric)][0] for e in labels if (e, task, f, metric) in stats])
+            for f in fractions}
+    for label in labels:
+        cells = []
+        for f in fractions:
+            s = stats.get((label, task, f, metric))
+            cells.append("-" if s is None else f"**{cell(*s)}**" if s[0] == tops[f] else cell(*s))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def series(stats: Summary, task: str, metric: str) -> Series:
+    """The plot's data: per encoder, its fractions in increasing order with mean and std over seeds."""
+    out: Series = {}
+    for (label, t, f, m), (mean, std, _) in sorted(stats.items(), key=lambda kv: kv[0][2]):
+        if (t, m) == (task, metric):
+            fractions, means, stds = out.setdefault(label, ([], [], []))
+            fractions.append(f)
+            means.append(mean)
+            stds.append(std)
+    return out
+
+
+def plot(stats: Summary, panels: list[tuple[str, str]], path: Path) -> Figure:
+    """One panel per (task, metric): the metric against the label fraction (log axis), one line per encoder with
+    ±1 std error bars over seeds. Saved to `path` and returned."""
+    figure = Figure(figsize=(5.5 * len(panels), 4))
+    axes = figure.subplots(1, len(panels), squeeze=False)
+    for ax, (task, metric) in zip(axes[0], panels):
+        for label, (fractions, means, stds) in series(stats, task, metric).items():
+            ax.errorbar(fractions, means, yerr=stds, label=label, marker="o", capsize=3)
+        ax.set_xscale("log")
+        ax.set_xlabel("label fraction of the training split")
+        ax.set_ylabel(f"test {metric} (clip level)")
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return figure
+
+
+def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -> str:
+    """The full protocol of a comparison, in words, with every number that defines it."""
+    p, b = sweep.probe, sweep.supervised
+    sizes = ", ".join(f"{s} {len(data.splits[s])}" for s in SPLITS)
+    chunks = ", ".join(f"{t} {sweep.chunk_samples(data, t) / data.sample_rate:g} s" for t in sweep.task_names(data))
+    seed = p.seeds[0]
+    kept = {t: [len(data.derive(target=t, label_fraction=f, seed=seed).train_indices) for f in sweep.fractions]
+            for t in sweep.task_names(data)}
+    subsets = "; ".join(f"{t}: " + ", ".join(f"{f:g} → {n}" for f, n in zip(sweep.fractions, counts))
+                        for t, counts in kept.items())
+    n_mfcc = MFCCStats().get_config()["n_mfcc"]
+    probe_kind = {"linear": "a linear layer (CLMR's linear evaluation)",
+                  "mlp": f"an MLP with {p.hidden_dim} hidden units and dropout {p.dropout} (MARBLE)",
+                  "knn": f"k-NN, k = {p.k}, cosine similarity (no training)"}[p.kind]
+    layers = {"output": "the encoder's output embedding", "each": "every hidden state, one probe each",
+              "weighted": "a learnt softmax-weighted sum of all hidden states (MARBLE)"}[p.layers]
+    return f"""# Label-efficiency comparison
+
+## Protocol
+- **Data**: `{data.manifest_path}` at {data.sample_rate} Hz; clips per split: {sizes}; {data.n_skipped} bad files
+  skipped. Test metrics are clip level, on the whole test split.
+- **Label fractions**: {", ".join(f"{f:g}" for f in sweep.fractions)} of the training clips, drawn per seed:
+  stratified per class (multiclass), iterative stratification (multilabel; Sechidis et al. 2011), uniform
+  (regression); every class keeps at least one clip; every encoder and baseline gets the same clips for a given task,
+  fraction and seed; vocabularies come from the full training split. Clips kept (seed {seed}): {subsets}.
+- **Seeds**: {", ".join(map(str, p.seeds))}. A seed draws the subset, the probe's initialisation and shuffling, and for
+  `random(...)` and `supervised(...)` the network's initial weights. Tables give mean ± std (population) over seeds.
+- **Frozen encoders**: evaluation mode, no gradients; every clip cut into non-overlapping chunks ({chunks}); each
+  hidden state averaged over time per chunk (MFCC: mean and std of MFCC, Δ, ΔΔ; Choi et al. 2017, Fig. 2a).
+  Embeddings are extracted once per encoder and chunk length from the full training split, and subset per fraction.
+- **Probe**: {probe_kind} on {layers}; features standardised with the training subset's mean and std; Adam (lr
+  {p.lr}, weight decay {p.weight_decay}), batch {p.batch_size}, epochs of at least {MIN_STEPS_PER_EPOCH} steps, at most
+  {p.max_epochs} epochs; ReduceLROnPlateau (×0.1 after {max(1, p.patience // 2)} flat epochs) and early stopping
+  (patience {p.patience}) on the validation metric (accuracy, ROC-AUC or R²), the best validation epoch's weights
+  kept (MARBLE, Yuan et al. 2023; EVAR, Niizumi et al. 2022). Chunk {p.aggregation} averaged per clip.
+- **random(X)**: X's architecture with fresh weights per seed and default input normalisation, probed like the rest.
+- **supervised(X)**: X's architecture from fresh weights, trained end to end with a linear head on each subset:
+  Adam (lr {b.lr}, weight decay {b.weight_decay}), {b.max_epochs} epochs of at least {b.min_steps_per_epoch} batches of
+  {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz; the best validation epoch kept;
+  chunk logits averaged per clip.
+- **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
+  when linear).
+- **Software**: ssl_mir {ssl_mir.__version__}, torch {torch.__version__}, Python {platform.python_version()},
+  {device or ("CUDA" if torch.cuda.is_available() else "CPU")}.
+
+## Results (mean ± std over {len(p.seeds)} seed(s); best per column in bold)"""

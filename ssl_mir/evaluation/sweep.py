@@ -1,0 +1,143 @@
+"""The evaluation sweep: encoders × tasks × label fractions × seeds (× layers), one result row per metric.
+
+Frozen encoders are embedded once per chunk length, on the full training split, and every fraction, seed and layer
+probes a subset of those embeddings; `random:` encoders are re-drawn, and so re-embedded, per seed. A
+`supervised:` entry trains that architecture end to end on each labeled subset. For a given task, fraction and seed
+every entry sees the same training clips (data.fractions).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
+from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
+from ssl_mir.evaluation.cache import cached_extract
+from ssl_mir.evaluation.embeddings import ChunkEmbeddings
+from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, layer_name
+from ssl_mir.evaluation.supervised import SupervisedBudget, train_supervised
+
+log = logging.getLogger(__name__)
+Result = dict[str, object]
+FIELDS = ["encoder", "task", "fraction", "seed", "layer", "metric", "value"]
+
+
+@dataclass
+class Sweep:
+    """What to evaluate, and how.
+
+    Args:
+        encoders: exported encoder folders; "random:FOLDER" is that architecture with random weights (per seed);
+            "supervised:FOLDER" is that architecture trained end to end on each labeled subset; "mfcc" is the
+            MFCC-statistics baseline.
+        fractions: label fractions of the training split, each in (0, 1].
+        tasks: the tasks to evaluate (default: every task of the data).
+        chunk_seconds: per task, a chunk length shorter than data.chunk_samples (default: that length).
+        probe: the probe protocol; its seeds are the sweep's seeds.
+        supervised: how `supervised:` entries are trained.
+    """
+
+    encoders: list[str]
+    fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])
+    tasks: list[str] | None = None
+    chunk_seconds: dict[str, float] = field(default_factory=dict)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    supervised: SupervisedBudget = field(default_factory=SupervisedBudget)
+
+    def check(self, data: LabeledDataModule) -> None:
+        """Every error a sweep can know of before it spends any time: bad encoder specs, fractions and task names,
+        label columns missing from the manifest and unknown labels."""
+        for spec in self.encoders:
+            check_spec(spec)
+        for f in self.fractions:
+            if not 0.0 < f <= 1.0:
+                raise ValueError(f"fractions: {f} is not in (0, 1]")
+        for name in [*(self.tasks or []), *self.chunk_seconds]:
+            if name not in data.task_kinds:
+                raise ValueError(f"task '{name}' is not one of data.tasks {list(data.task_kinds)}")
+        data.targets  # reads every label of every split: raises naming the file and label
+
+    def task_names(self, data: LabeledDataModule) -> list[str]:
+        return list(self.tasks or data.task_kinds)
+
+    def chunk_samples(self, data: LabeledDataModule, task: str) -> int:
+        seconds = self.chunk_seconds.get(task)
+        return data.chunk_samples if seconds is None else round(seconds * data.sample_rate)
+
+
+def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", precision: str | int | None = None,
+              cache_dir: str | Path | None = None, show_progress: bool = True) -> list[Result]:
+    """Evaluate every entry of `sweep` on `data`; returns one row per encoder, task, fraction, seed, layer, metric."""
+    sweep.check(data)
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # hundreds of small fits: keep the console quiet
+    tasks = sweep.task_names(data)
+    seeds = sweep.probe.seeds
+    results: list[Result] = []
+    memo: dict[tuple[str, int | None, int], dict[str, ChunkEmbeddings]] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not show_progress) as progress:
+        bar = progress.add_task("sweep", total=len(tasks) * len(sweep.encoders) * len(sweep.fractions) * len(seeds))
+        for name in tasks:
+            task_data = data.derive(target=name, chunk_samples=sweep.chunk_samples(data, name))
+            for spec in sweep.encoders:
+                for seed, fraction in _grid(seeds, sweep.fractions):
+                    progress.update(bar, description=f"{spec} · {name} · {fraction:g} · seed {seed}")
+                    subset = task_data.derive(label_fraction=fraction, seed=seed)
+                    if spec.startswith(SUPERVISED_PREFIX):
+                        encoder = resolve_encoder(spec, seed, data.sample_rate)
+                        rows = {"output": train_supervised(encoder, subset, sweep.supervised, accelerator, precision,
+                                                           seed)}
+                    else:
+                        embeddings = _embeddings(memo, spec, seed, task_data, accelerator, cache_dir)
+                        rows = _probe(embeddings, subset, sweep.probe, accelerator, seed)
+                    for layer, scores in rows.items():
+                        log.info("%s on %s, fraction %g, seed %d, layer %s: %s", spec, name, fraction, seed, layer,
+                                 scores)
+                        results.extend({"encoder": spec, "task": name, "fraction": fraction, "seed": seed,
+                                        "layer": layer, "metric": k, "value": v} for k, v in scores.items())
+                    progress.advance(bar)
+    return results
+
+
+def _grid(seeds: list[int], fractions: list[float]) -> Iterator[tuple[int, float]]:
+    """Seeds outermost, so that a random encoder is drawn once per seed and serves every fraction."""
+    for seed in seeds:
+        for fraction in fractions:
+            yield seed, fraction
+
+
+def _embeddings(memo: dict, spec: str, seed: int, data: LabeledDataModule, accelerator: str,
+                cache_dir: str | Path | None) -> dict[str, ChunkEmbeddings]:
+    """Chunk embeddings of every split (the full training split), computed once per encoder draw and chunk length."""
+    random = spec.startswith(RANDOM_PREFIX)
+    key = (spec, seed if random else None, data.chunk_samples)
+    if key not in memo:
+        if random:  # one draw of random weights is kept at a time
+            for old in [k for k in memo if k[0] == spec]:
+                del memo[old]
+        encoder = resolve_encoder(spec, seed, data.sample_rate)
+        if encoder.sample_rate != data.sample_rate:
+            raise ValueError(f"{spec}: encoder expects {encoder.sample_rate} Hz but data.sample_rate is "
+                             f"{data.sample_rate}; set data.sample_rate: {encoder.sample_rate}")
+        device = "cpu" if accelerator == "cpu" else None
+        full = data.derive(label_fraction=1.0)
+        memo[key] = {s: cached_extract(encoder, full.chunk_dataset(s), cache_dir, data.batch_size, data.num_workers,
+                                       device) for s in SPLITS}
+    return memo[key]
+
+
+def _probe(embeddings: dict[str, ChunkEmbeddings], subset: LabeledDataModule, config: ProbeConfig, accelerator: str,
+           seed: int) -> dict[str, dict[str, float]]:
+    """Probe the subset's training clips at every configured layer: layer name → test metrics."""
+    name = subset.target_task.name
+    split_embeddings = {**embeddings, "train": embeddings["train"].select(subset.train_indices)}
+    targets = {s: subset.split_targets(s)[name] for s in SPLITS}
+    n_layers = len(embeddings["train"].layers)
+    return {layer_name(layer, n_layers): fit_probe(subset.target_task, split_embeddings, targets, config, accelerator,
+                                                   seed, layer)
+            for layer in config.probed_layers(n_layers)}

@@ -1,0 +1,88 @@
+"""`ssl-mir compare` end to end on generated audio, its report and plot, and the errors of bad sweep configs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from ssl_mir.cli import main
+from ssl_mir.data.datamodules import LabeledDataModule
+from ssl_mir.encoders import ShortChunkCNN
+from ssl_mir.evaluation.compare import plot, series
+from ssl_mir.evaluation.report import summarise
+from ssl_mir.export import save_encoder
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def compare_args(corpus: Path, tmp_path: Path, *extra: object) -> list[str]:
+    return [str(a) for a in (
+        "compare", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic_labeled.yaml",
+        "-c", CONFIGS / "probe" / "linear.yaml", "-c", CONFIGS / "compare" / "synthetic.yaml",
+        "--data.manifest", corpus, "--data.chunk_samples", "16000", "--data.batch_size", "8",
+        "--data.num_workers", "0", "--out", tmp_path / "out", "--cache_dir", tmp_path / "cache", *extra)]
+
+
+def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> None:
+    enc = tmp_path / "run" / "encoder"
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
+    main(compare_args(corpus, tmp_path, "--encoders", f"[{enc}, random:{enc}, supervised:{enc}, mfcc]",
+                      "--fractions", "[0.25, 1.0]", "--probe.seeds", "[0, 1]", "--probe.max_epochs", "2",
+                      "--supervised.max_epochs", "1", "--supervised.min_steps_per_epoch", "1"))
+    out = tmp_path / "out"
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    keys = {(r["encoder"], r["fraction"], r["seed"], r["metric"]) for r in rows}
+    specs = [str(enc), f"random:{enc}", f"supervised:{enc}", "mfcc"]
+    assert keys == {(e, f, s, m) for e in specs for f in ("0.25", "1.0") for s in ("0", "1")
+                    for m in ("accuracy", "macro_f1", "top3_accuracy")}
+    assert len(rows) == len(keys) and {r["task"] for r in rows} == {"instrument"}
+    report = (out / "report.md").read_text()
+    assert "## Protocol" in report and "Clips kept (seed 0): instrument: 0.25 → " in report
+    assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
+    assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_has_one_series_per_encoder(tmp_path: Path) -> None:
+    results = [{"encoder": e, "task": "t", "fraction": f, "seed": s, "layer": "output", "metric": "accuracy",
+                "value": v + 0.1 * s} for e, v in [("a", 0.5), ("random:a", 0.3), ("mfcc", 0.4)]
+               for f in (1.0, 0.1) for s in (0, 1)]
+    stats = summarise(results)
+    data = series(stats, "t", "accuracy")
+    assert list(data) == ["a", "random(a)", "mfcc"]
+    fractions, means, stds = data["a"]
+    assert fractions == [0.1, 1.0] and means == pytest.approx([0.55, 0.55]) and stds == pytest.approx([0.05, 0.05])
+    figure = plot(stats, [("t", "accuracy")], tmp_path / "p.png")
+    ax = figure.axes[0]
+    assert len(ax.containers) == 3  # one errorbar per encoder
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "random(a)", "mfcc"]
+
+
+def test_derived_subsets_equal_a_fresh_datamodule(corpus: Path) -> None:
+    """Every entry of a sweep gets its subset from `derive`; it must be the subset a user gets from the config."""
+    tasks = {"instrument": "multiclass", "key": "multiclass"}
+    base = LabeledDataModule(str(corpus), tasks, target="instrument", chunk_samples=16000, num_workers=0)
+    for target, fraction, seed in [("instrument", 0.25, 0), ("key", 0.5, 3)]:
+        fresh = LabeledDataModule(str(corpus), tasks, target=target, chunk_samples=16000, label_fraction=fraction,
+                                  seed=seed, num_workers=0)
+        assert base.derive(target=target, label_fraction=fraction, seed=seed).train_indices == fresh.train_indices
+    assert base.train_indices == list(range(len(base.splits["train"])))  # the base is unchanged
+    with pytest.raises(ValueError, match="longer than data.chunk_samples 16000"):
+        base.derive(chunk_samples=32000)
+
+
+@pytest.mark.parametrize("extra, error", [
+    (["--encoders", "[runs/nowhere/encoder]"], "runs/nowhere/encoder: not an exported encoder"),
+    (["--encoders", "[mfcc]", "--fractions", "[0.0, 1.0]"], r"fractions: 0.0 is not in \(0, 1\]"),
+    (["--encoders", "[mfcc]", "--fractions", "[1.5]"], r"fractions: 1.5 is not in \(0, 1\]"),
+    (["--encoders", "[mfcc]", "--tasks", "[genre]"], r"task 'genre' is not one of data.tasks \['instrument'"),
+    (["--encoders", "[mfcc]", "--data.tasks", "{genre: multiclass}", "--data.target", "genre",
+      "--tasks", "[genre]"],
+     r"label column 'genre' missing for \d+ rows"),
+])
+def test_bad_compare_configs_give_clear_errors(corpus: Path, tmp_path: Path, extra: list[str], error: str) -> None:
+    with pytest.raises((ValueError, FileNotFoundError), match=error):
+        main(compare_args(corpus, tmp_path, *extra))
+    assert not (tmp_path / "out").exists()
