@@ -1,4 +1,4 @@
-"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | export.
+"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | export.
 
 pretrain and supervised are LightningCLI `fit` runs; the others are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
@@ -22,7 +22,7 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
 
-COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "export")
+COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "export")
 
 
 class SslMirCLI(LightningCLI):
@@ -175,6 +175,30 @@ def synth(args: list[str]) -> None:
     parser.add_function_arguments(synthesize)
     cfg = parser.parse_args(args)
     print(synthesize(**cfg.as_dict()))
+
+
+def manifest(args: list[str]) -> None:
+    """Convert a corpus on disk (gtzan, magnatagatune, nsynth, giantsteps, or any CSV/TSV table) to a manifest CSV;
+    prints the data.tasks to use with it."""
+    from ssl_mir.data.corpora.giantsteps import giantsteps
+    from ssl_mir.data.corpora.gtzan import gtzan
+    from ssl_mir.data.corpora.magnatagatune import magnatagatune
+    from ssl_mir.data.corpora.nsynth import nsynth
+    from ssl_mir.data.corpora.table import table
+
+    adapters = {f.__name__: f for f in (gtzan, magnatagatune, nsynth, giantsteps, table)}
+    parser = ArgumentParser(prog="ssl-mir manifest", description=manifest.__doc__, default_env=False)
+    commands = parser.add_subcommands(dest="corpus")
+    for name, adapter in adapters.items():
+        sub = ArgumentParser(description=adapter.__doc__, default_env=False)
+        sub.add_function_arguments(adapter)
+        sub.add_argument("--out", type=str, required=True, help="the manifest CSV to write")
+        commands.add_subcommand(name, sub, help=(adapter.__doc__ or "").splitlines()[0])
+    cfg = parser.parse_args(args)
+    options = cfg[cfg.corpus].as_dict()
+    out = options.pop("out")
+    corpus = adapters[cfg.corpus](**options)
+    print(f"{corpus.write(out)}\n{corpus.summary()}")
 
 
 def export(args: list[str]) -> None:

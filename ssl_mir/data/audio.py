@@ -13,7 +13,7 @@ import torchaudio.functional as AF
 
 # A file whose absolute peak stays below this (-80 dBFS) is called silent.
 SILENCE_PEAK = 1e-4
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif", ".au")
 
 
 class BadAudioError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -132,6 +133,19 @@ class Manifest:
         missing = [r.path for r in self.rows if column not in r.labels]
         if missing:
             raise ValueError(f"{self.source}: label column '{column}' missing for {len(missing)} rows, e.g. {missing[0]}")
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write path (relative to the CSV's folder), split and every label column; `Manifest.load` reads it back."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        columns = list(dict.fromkeys(k for r in self.rows for k in r.labels))
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["path", "split", *columns])
+            for r in self.rows:
+                relative = os.path.relpath(r.path, path.parent.resolve())
+                writer.writerow([relative, r.split or "", *(r.labels.get(c, "") for c in columns)])
+        return path
 
     # ------------------------------------------------------------------ checking
     def check(

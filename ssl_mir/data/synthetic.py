@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ssl_mir.data.keys import PITCH_CLASSES
+
 FAMILIES: dict[str, list[int]] = {  # lead/chord families → General-MIDI programs (0-based)
     "piano": [0, 1, 2, 4],
     "organ": [16, 17, 19, 20],
@@ -26,7 +28,6 @@ FAMILIES: dict[str, list[int]] = {  # lead/chord families → General-MIDI progr
     "reed": [64, 65, 68, 71],
 }
 BASS_PROGRAMS = [32, 33, 34, 38]
-PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 MAJOR = [0, 2, 4, 5, 7, 9, 11]
 MINOR = [0, 2, 3, 5, 7, 8, 10]
 PROGRESSIONS = [[0, 3, 4, 0], [0, 5, 3, 4], [0, 4, 5, 3], [0, 3, 0, 4]]  # scale degrees of chord roots

@@ -15,12 +15,12 @@ from torchmetrics.classification import (
     MultilabelAveragePrecision,
 )
 
+from ssl_mir.data.keys import parse_key
 from ssl_mir.data.tasks import Task
 
 
 Aggregation = Literal["logits", "probs"]
 PRIMARY_METRIC = {"multiclass": "accuracy", "multilabel": "roc_auc", "regression": "r2"}  # model selection, higher is better
-PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 TOP_K = 3
 
 
@@ -39,17 +39,6 @@ def task_metrics(task: Task) -> MetricCollection:
         return MetricCollection({"roc_auc": MultilabelAUROC(c, average="macro"),
                                  "avg_precision": MultilabelAveragePrecision(c, average="macro")})
     return MetricCollection({"r2": R2Score(), "mae": MeanAbsoluteError()})
-
-
-def parse_key(label: str) -> tuple[int, str] | None:
-    """'C# minor', 'Db major', 'a minor' → (pitch class, mode); None if the label is not a key."""
-    parts = label.strip().split()
-    if len(parts) != 2 or parts[1].lower() not in ("major", "minor") or not parts[0]:
-        return None
-    tonic, accidentals = parts[0][0].upper(), parts[0][1:]
-    if tonic not in PITCH_CLASSES or any(a not in "#b" for a in accidentals):
-        return None
-    return (PITCH_CLASSES[tonic] + accidentals.count("#") - accidentals.count("b")) % 12, parts[1].lower()
 
 
 def weighted_key_score(reference: str, estimate: str) -> float:

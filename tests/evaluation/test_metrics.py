@@ -1,7 +1,8 @@
 import torch
 
 from ssl_mir.data.tasks import Task
-from ssl_mir.evaluation.metrics import ClipEvaluator, aggregate_by_clip, parse_key, weighted_key_score
+from ssl_mir.data.keys import canonical_key, parse_key
+from ssl_mir.evaluation.metrics import ClipEvaluator, aggregate_by_clip, weighted_key_score
 
 
 def test_aggregate_by_clip_averages_chunks() -> None:
@@ -77,6 +78,7 @@ def test_weighted_key_score_equals_mir_eval() -> None:
             assert weighted_key_score(ref, est) == mir_eval.key.weighted_score(ref, est), (ref, est)
     assert parse_key("Db major") == parse_key("C# major") == (1, "major")
     assert parse_key("rock") is None and parse_key("H major") is None
+    assert canonical_key("Db major") == canonical_key("c# Major") == "C# major" and canonical_key("-") is None
 
 
 def test_key_tasks_get_the_weighted_score() -> None:
