@@ -128,15 +128,12 @@ def compare(args: list[str]) -> None:
 
 
 def embed(args: list[str]) -> None:
-    """Write an encoder's embeddings of a folder or manifest: clip level to embeddings.npy (N, D), or frame level
-    to frames/<row>.npy (T, D) per file; index.csv maps rows to files."""
-    import csv
-
-    import numpy as np
-
+    """Write an encoder's embeddings of a folder or manifest, clip or frame level, of any layer, as .npy files
+    (with index.csv) or one Parquet table."""
     from ssl_mir.data.datasets import ChunkDataset
     from ssl_mir.data.manifest import Manifest
     from ssl_mir.evaluation.embeddings import extract_frames
+    from ssl_mir.evaluation.writers import write_embeddings
     from ssl_mir.export import load_encoder
 
     parser = ArgumentParser(prog="ssl-mir embed", description=embed.__doc__, default_env=False)
@@ -144,6 +141,7 @@ def embed(args: list[str]) -> None:
     parser.add_argument("--data", type=str, required=True, help="a folder of audio, or a CSV/JSONL manifest")
     parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument("--level", type=Literal["clip", "frame"], default="clip")
+    parser.add_argument("--format", type=Literal["npy", "parquet"], default="npy")
     parser.add_argument("--layer", type=int, default=-1, help="index into encoder.hidden_states (-1: the output)")
     parser.add_argument("--chunk_seconds", type=float, default=4.0, help="files are encoded in chunks this long")
     parser.add_argument("--batch_size", type=int, default=16)
@@ -153,18 +151,9 @@ def embed(args: list[str]) -> None:
     rows = Manifest.load(cfg.data).check(cfg.on_bad_file).rows
     chunks = ChunkDataset(rows, encoder.sample_rate, round(cfg.chunk_seconds * encoder.sample_rate))
     frames = extract_frames(encoder, chunks, cfg.layer, cfg.batch_size)
-    out = Path(cfg.out)
-    (out / "frames" if cfg.level == "frame" else out).mkdir(parents=True, exist_ok=True)
-    with open(out / "index.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["row", "path", "frames"])
-        writer.writerows((i, r.path, len(fr)) for i, (r, fr) in enumerate(zip(rows, frames)))
-    if cfg.level == "clip":
-        np.save(out / "embeddings.npy", torch.stack([fr.mean(0) for fr in frames]).numpy())  # (N, D)
-    else:
-        for i, fr in enumerate(frames):
-            np.save(out / "frames" / f"{i}.npy", fr.numpy())  # (T, D)
-    print(f"{len(rows)} files → {out}")
+    hop_s = cfg.chunk_seconds * len(chunks) / sum(len(f) for f in frames)  # this layer's hop: equal chunks, equal frames
+    written = write_embeddings(encoder, rows, frames, cfg.out, cfg.level, cfg.format, hop_s)
+    print(f"{len(rows)} files → {written}")
 
 
 def synth(args: list[str]) -> None:

@@ -95,6 +95,18 @@ def test_embed_writes_clip_and_frame_embeddings(corpus: Path, tmp_path: Path) ->
     frames = np.load(tmp_path / "frame" / "frames" / "0.npy")
     assert frames.shape == (3 * encoder.hidden_states(wave)[0].shape[1], 4)  # layer 0: 4 channels
 
+    import pyarrow.parquet as pq
+
+    run("embed", *common, "--out", tmp_path / "pq", "--level", "frame", "--layer", "0", "--format", "parquet")
+    table = pq.read_table(tmp_path / "pq" / "embeddings.parquet").to_pydict()
+    first = [i for i, p in enumerate(table["path"]) if p == index[0]["path"]]
+    np.testing.assert_allclose(np.array([table["embedding"][i] for i in first]), frames, rtol=1e-6)
+    hop = 1.0 / encoder.hidden_states(wave)[0].shape[1]  # layer 0 frames of a 1-s chunk
+    assert table["time_s"][first[1]] == pytest.approx(hop) and table["frame"][first[-1]] == len(frames) - 1
+    run("embed", *common, "--out", tmp_path / "pqclip", "--format", "parquet")
+    clip_table = pq.read_table(tmp_path / "pqclip" / "embeddings.parquet").to_pydict()
+    np.testing.assert_allclose(np.array(clip_table["embedding"]), clips, rtol=1e-6)
+
 
 @pytest.mark.parametrize("method", SUPERVISED, ids=lambda p: p.stem)
 def test_supervised_fast_dev_run(method: Path, corpus: Path, tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
     main(compare_args(corpus, tmp_path, "--encoders", f"[{enc}, random:{enc}, supervised:{enc}, mfcc]",
                       "--fractions", "[0.25, 1.0]", "--probe.seeds", "[0, 1]", "--probe.max_epochs", "2",
-                      "--supervised.max_epochs", "1", "--supervised.min_steps_per_epoch", "1"))
+                      "--supervised.max_epochs", "1", "--supervised.min_steps_per_epoch", "1",
+                      "--chunk_seconds", "{instrument: 0.5}"))
     out = tmp_path / "out"
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
@@ -41,6 +42,7 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     assert len(rows) == len(keys) and {r["task"] for r in rows} == {"instrument"}
     report = (out / "report.md").read_text()
     assert "## Protocol" in report and "Clips kept (seed 0): instrument: 0.25 → " in report
+    assert "non-overlapping chunks (instrument 0.5 s)" in report
     assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
