@@ -31,6 +31,8 @@ demo: $(STAMP)
 	$(BIN)/ssl-mir probe -c $(TRAIN) -c configs/probe/linear.yaml -c configs/data/synthetic_labeled.yaml \
 		--encoders '[$(DEMO)/simclr/encoder, random:$(DEMO)/simclr/encoder, $(DEMO)/supervised/encoder, mfcc]' \
 		--out $(DEMO)/probe
+	$(BIN)/ssl-mir compare -c $(TRAIN) -c configs/data/synthetic_labeled.yaml -c configs/probe/linear.yaml \
+		-c configs/compare/synthetic.yaml --out $(DEMO)/compare
 
 clean:
 	rm -rf $(VENV) runs data *.egg-info

@@ -119,7 +119,8 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **random(X)**: X's architecture with fresh weights per seed and default input normalisation, probed like the rest.
 - **supervised(X)**: X's architecture from fresh weights, trained end to end with a linear head on each subset:
   Adam (lr {b.lr}, weight decay {b.weight_decay}), {b.max_epochs} epochs of at least {b.min_steps_per_epoch} batches of
-  {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz; the best validation epoch kept;
+  {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz; validated every {b.val_every_n_epochs}
+  epoch(s), the best validation epoch kept;
   chunk logits averaged per clip.
 - **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
   when linear).

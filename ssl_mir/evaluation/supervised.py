@@ -74,12 +74,14 @@ class SupervisedBudget:
         min_steps_per_epoch: batches per epoch at least (clips are drawn again on small subsets).
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
+        val_every_n_epochs: validate (and so select) every this many epochs; validation can cost as much as training.
     """
 
     max_epochs: int = 20
     min_steps_per_epoch: int = 5
     lr: float = 1e-3
     weight_decay: float = 0.0
+    val_every_n_epochs: int = 1
 
 
 def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: SupervisedBudget, accelerator: str = "auto",
@@ -94,7 +96,8 @@ def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: Supervis
     monitor = f"val/{PRIMARY_METRIC[model.task.kind]}"
     trainer = pl.Trainer(max_epochs=budget.max_epochs, accelerator=accelerator, devices=1, precision=precision,
                          logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0, callbacks=[BestWeights(monitor)])
+                         enable_model_summary=False, num_sanity_val_steps=0, callbacks=[BestWeights(monitor)],
+                         check_val_every_n_epoch=budget.val_every_n_epochs)
     trainer.fit(model, datamodule=data)
     scores = trainer.test(model, datamodule=data, verbose=False)[0]
     return {k.removeprefix("test/"): float(v) for k, v in scores.items()}
