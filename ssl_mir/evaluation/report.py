@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,4 +81,4 @@ def print_table(results: list[Result], console: Console | None = None) -> None:
             text = cell(*stats[(label, task, fraction, metric)])
             cells.append(f"[bold]{text}[/bold]" if stats[(label, task, fraction, metric)][0] == top else text)
         table.add_row(task, f"{fraction:g}", metric, *cells)
-    (console or Console()).print(table)
+    (console or Console(width=None if sys.stdout.isatty() else 160)).print(table)  # logs: no wrapping at 80
