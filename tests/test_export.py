@@ -5,13 +5,15 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ssl_mir.encoders import MFCCStats, SampleCNN, ShortChunkCNN
+from ssl_mir.encoders import MFCCStats, PatchTransformer, SampleCNN, ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
 
 
 @pytest.mark.parametrize("make", [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
                                   lambda: SampleCNN(channels=[8, 8, 8, 16], wave_std=0.3),
-                                  lambda: MFCCStats(n_mfcc=13)])
+                                  lambda: MFCCStats(n_mfcc=13),
+                                  lambda: PatchTransformer(dim=32, depth=2, heads=2, positions="learned",
+                                                           max_time_patches=8, mel_mean=-1.0, mel_std=3.5)])
 def test_export_load_round_trip_gives_identical_outputs(tmp_path: Path, make) -> None:
     torch.manual_seed(0)
     enc = make()

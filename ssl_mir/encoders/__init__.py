@@ -4,5 +4,6 @@ from ssl_mir.encoders.base import Encoder
 from ssl_mir.encoders.cnn2d import ShortChunkCNN
 from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.encoders.samplecnn import SampleCNN
+from ssl_mir.encoders.transformer import PatchTransformer
 
-__all__ = ["Encoder", "MFCCStats", "SampleCNN", "ShortChunkCNN"]
+__all__ = ["Encoder", "MFCCStats", "PatchTransformer", "SampleCNN", "ShortChunkCNN"]

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from ssl_mir.encoders import PatchTransformer
+
+
+@pytest.mark.parametrize("patch_freq", [16, 64])  # 2D patches (Audio-MAE) and frame patches (MSM-MAE)
+@pytest.mark.parametrize("samples", [16000, 32768, 50000])
+def test_frames_and_hidden_states_have_the_documented_shapes(patch_freq: int, samples: int) -> None:
+    enc = PatchTransformer(n_mels=64, patch_freq=patch_freq, patch_time=4, dim=32, depth=3, heads=2).eval()
+    wave = torch.randn(2, samples)
+    t = (samples // 256 + 1) // 4  # spectrogram frames (centred STFT) in whole patches
+    patches, grid = enc.patches(wave)
+    assert grid == (64 // patch_freq, t) and patches.shape == (2, grid[0] * t, patch_freq * 4)
+    states = enc.hidden_states(wave)
+    assert [h.shape for h in states] == [(2, t, 32)] * 3
+    assert enc(wave).shape == (2, t, 32) and enc.embed(wave).shape == (2, 32)
+    assert enc.frame_rate == pytest.approx(16000 / 256 / 4)
+
+
+def test_patches_are_the_log_mel_cut_frequency_major() -> None:
+    enc = PatchTransformer(n_mels=32, patch_freq=16, patch_time=2, dim=16, depth=1, heads=2)
+    wave = torch.randn(1, 4000)
+    mel = enc.frontend(wave)[0, 0]  # (32, T)
+    patches, (f, t) = enc.patches(wave)
+    assert torch.equal(patches[0, 0], mel[:16, :2].reshape(-1))  # band block 0, time 0
+    assert torch.equal(patches[0, 1], mel[:16, 2:4].reshape(-1))  # band block 0, time 1
+    assert torch.equal(patches[0, t], mel[16:, :2].reshape(-1))  # band block 1, time 0
+
+
+def test_learned_positions_interpolate_beyond_the_table_and_sinusoidal_ones_extend() -> None:
+    learned = PatchTransformer(dim=16, depth=1, heads=2, positions="learned", max_time_patches=8).eval()
+    long = torch.randn(1, 256 * 4 * 20)  # 20 time patches > 8 in the table
+    assert learned(long).shape == (1, 20, 16)
+    assert learned.positions((4, 20)).shape == (80, 16) and learned.positions((4, 5)).shape == (20, 16)
+    sinusoidal = PatchTransformer(dim=16, depth=1, heads=2).eval()
+    assert torch.equal(sinusoidal.positions((4, 30)).view(4, 30, 16)[:, :10],
+                       sinusoidal.positions((4, 10)).view(4, 10, 16))  # a position's code does not depend on length
+
+
+def test_bad_geometry_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="n_mels 64 is not a multiple of patch_freq 24"):
+        PatchTransformer(n_mels=64, patch_freq=24)
+    with pytest.raises(ValueError, match="shorter than one patch of 4 frames"):
+        PatchTransformer(dim=16, depth=1, heads=2)(torch.randn(1, 300))
