@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_mir.encoders.transformer import Block, grid_positions
+
 
 class ProjectionHead(nn.Module):
     """Linear → ReLU → Linear, as in SimCLR (Chen et al. 2020) and CLMR. (B, D) → (B, out_dim)."""
@@ -15,3 +17,35 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h)
+
+
+class MAEDecoder(nn.Module):
+    """The light decoder of a masked autoencoder (He et al. 2022): encoded visible tokens are projected to
+    `dim`, mask tokens fill the masked places, fixed 2D sinusoidal positions are added, a few transformer blocks
+    run over the full grid, and a linear layer predicts each patch.
+
+    Args:
+        in_dim: encoder width.
+        patch_dim: values per patch.
+        dim: decoder width.
+        depth: decoder blocks.
+        heads: decoder attention heads.
+    """
+
+    def __init__(self, in_dim: int, patch_dim: int, dim: int = 128, depth: int = 2, heads: int = 4) -> None:
+        super().__init__()
+        self.dim = dim
+        self.embed = nn.Linear(in_dim, dim)
+        self.mask_token = nn.Parameter(torch.zeros(dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.blocks = nn.Sequential(*(Block(dim, heads) for _ in range(depth)))
+        self.norm = nn.LayerNorm(dim)
+        self.predict = nn.Linear(dim, patch_dim)
+
+    def forward(self, visible: torch.Tensor, keep: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        """visible (B, n, in_dim) at grid indices keep (B, n) → predicted patches (B, F'·T', patch_dim)."""
+        b, n = keep.shape
+        x = self.mask_token.to(visible.dtype).expand(b, grid[0] * grid[1], self.dim).clone()  # (B, N, dim)
+        x.scatter_(1, keep[..., None].expand(b, n, self.dim), self.embed(visible).to(x.dtype))
+        x = x + grid_positions(grid, self.dim).to(x.device, x.dtype)
+        return self.predict(self.norm(self.blocks(x)))  # (B, N, patch_dim)

@@ -49,3 +49,32 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     self_mask = torch.zeros_like(logits, dtype=torch.bool)
     self_mask[rows, own] = True
     return F.cross_entropy(logits.masked_fill(self_mask, float("-inf")), positive)
+
+
+def masked_mse(pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor, normalise: bool = True,
+               eps: float = 1e-6) -> torch.Tensor:
+    """MAE's reconstruction loss (He et al., "Masked Autoencoders Are Scalable Vision Learners", CVPR 2022): the
+    mean squared error over the masked patches only, against per-patch normalised targets when `normalise`.
+
+    Args:
+        pred: (B, N, P) predicted patches.
+        patches: (B, N, P) input patches.
+        mask: (B, N) True where masked.
+        normalise: standardise each target patch by its own mean and variance.
+        eps: added to the variance.
+    """
+    target = patches.float()
+    if normalise:
+        target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True, unbiased=True) + eps) ** 0.5
+    return ((pred.float()[mask] - target[mask]) ** 2).mean()  # over (masked patches, P)
+
+
+def masked_ce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy at masked positions only (BEST-RQ, Chiu et al. 2022; HuBERT, Hsu et al. 2021).
+
+    Args:
+        logits: (B, N, V).
+        targets: (B, N) class indices.
+        mask: (B, N) True where masked.
+    """
+    return F.cross_entropy(logits[mask].float(), targets[mask])

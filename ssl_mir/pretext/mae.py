@@ -1,0 +1,75 @@
+"""Masked autoencoding of log-mel patches."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+
+from ssl_mir.encoders.transformer import PatchTransformer
+from ssl_mir.pretext.base import PretextModule
+from ssl_mir.pretext.heads import MAEDecoder
+from ssl_mir.pretext.losses import masked_mse
+from ssl_mir.pretext.masking import Masking, keep_indices, patch_mask
+
+
+class MAE(PretextModule):
+    """He et al., "Masked Autoencoders Are Scalable Vision Learners" (CVPR 2022), on spectrograms as Audio-MAE
+    (Huang et al., NeurIPS 2022) with 2D patches and MSM-MAE (Niizumi et al., HEAR 2021) with frame patches.
+
+    Most patches are masked; the encoder sees only the visible ones (which is what makes a step cheap), a light
+    decoder fills in the rest, and the loss is the MSE on the masked patches of per-patch normalised targets. Only
+    the encoder is exported.
+
+    Args:
+        encoder: the patch transformer being pre-trained.
+        mask_ratio: share of patches masked (He et al.: 0.75; Audio-MAE: 0.8).
+        masking: "random" patches, or whole "time" columns or "frequency" rows (Audio-MAE's structured masking).
+        decoder_dim: decoder width.
+        decoder_depth: decoder blocks.
+        decoder_heads: decoder attention heads.
+        normalise_targets: per-patch normalised targets (He et al.: better representations). With mask_ratio 0
+            every patch is scored (a plain autoencoder, for comparison).
+        optimizer: builds the optimiser (He et al.: AdamW).
+        scheduler: optional per-step scheduler.
+    """
+
+    def __init__(
+        self,
+        encoder: PatchTransformer,
+        mask_ratio: float = 0.75,
+        masking: Masking = "random",
+        decoder_dim: int = 128,
+        decoder_depth: int = 2,
+        decoder_heads: int = 4,
+        normalise_targets: bool = True,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__(encoder, optimizer, scheduler)
+        if not 0.0 <= mask_ratio < 1.0:
+            raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
+        self.mask_ratio = mask_ratio
+        self.masking = masking
+        self.normalise_targets = normalise_targets
+        self.decoder = MAEDecoder(encoder.embed_dim, encoder.patch_dim, decoder_dim, decoder_depth, decoder_heads)
+
+    def encode_visible(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
+        """The encoder over the visible patches only: masked patches never enter it. (B, N, P) → (B, n, D)."""
+        encoder: PatchTransformer = self.encoder  # type: ignore[assignment]
+        keep = keep_indices(mask)  # (B, n)
+        visible = patches.gather(1, keep[..., None].expand(-1, -1, patches.shape[-1]))  # (B, n, P)
+        return encoder.encode(encoder.tokens(visible) + encoder.positions(grid)[keep])[-1]  # (B, n, D)
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, S) → predicted patches (B, N, P), input patches (B, N, P), mask (B, N)."""
+        patches, grid = self.encoder.patches(wave)  # type: ignore[operator]  # (B, N, P)
+        mask = patch_mask(len(wave), grid, self.mask_ratio, self.masking, wave.device)  # (B, N)
+        return self.decoder(self.encode_visible(patches, grid, mask), keep_indices(mask), grid), patches, mask
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        wave = batch["views"][:, 0]  # (B, S)
+        pred, patches, mask = self(wave)
+        scored = mask if bool(mask.any()) else torch.ones_like(mask)  # mask_ratio 0: a plain autoencoder
+        loss = masked_mse(pred, patches, scored, self.normalise_targets)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
+        return loss
