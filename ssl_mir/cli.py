@@ -1,4 +1,4 @@
-"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | export.
+"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | targets | export.
 
 pretrain and supervised are LightningCLI `fit` runs; the others are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
@@ -22,7 +22,7 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
 
-COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "export")
+COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "targets", "export")
 
 
 class SslMirCLI(LightningCLI):
@@ -188,6 +188,42 @@ def manifest(args: list[str]) -> None:
     out = options.pop("out")
     corpus = adapters[cfg.corpus](**options)
     print(f"{corpus.write(out)}\n{corpus.summary()}")
+
+
+def targets(args: list[str]) -> None:
+    """Fit k-means on patch features (log-mel or MFCC) of unlabeled crops and save the centroids: targets for
+    BestRQ's `targets:` (HuBERT's first iteration, MERT's k-means teacher)."""
+    from torch.utils.data import DataLoader
+
+    from ssl_mir.encoders.transformer import PatchTransformer
+    from ssl_mir.pretext.targets import Feature, kmeans, patch_features, save_targets
+
+    parser = ArgumentParser(prog="ssl-mir targets", description=targets.__doc__, default_env=False)
+    parser.add_argument("-c", "--config", action=ActionConfigFile)
+    parser.add_subclass_arguments(PatchTransformer, "encoder", help="the patch geometry (only its front end is used)")
+    parser.add_class_arguments(PretrainDataModule, "data")
+    parser.add_argument("--feature", type=Feature, default="mfcc")
+    parser.add_argument("--k", type=int, default=256, help="centroids (HuBERT: 100 on MFCC)")
+    parser.add_argument("--max_patches", type=int, default=200_000, help="patches sampled for fitting")
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=str, required=True, help="folder for centroids.safetensors and targets.json")
+    cfg = parser.instantiate_classes(parser.parse_args(args))
+    encoder, data = cfg.encoder, cfg.data
+    data.n_views, data.augment = 1, None
+    data.setup("fit")
+    torch.manual_seed(cfg.seed)
+    loader = DataLoader(data.train_set, batch_size=data.batch_size, shuffle=True, num_workers=data.num_workers)
+    features: list[torch.Tensor] = []
+    with torch.no_grad():
+        while sum(map(len, features)) < cfg.max_patches:  # passes over the corpus draw new random crops
+            for batch in loader:
+                patches, _ = encoder.patches(batch["views"][:, 0])  # (B, N, P)
+                features.append(patch_features(patches, cfg.feature, encoder.patch_freq, encoder.patch_time)
+                                .flatten(0, 1))  # (B·N, d)
+    x = torch.cat(features)[: cfg.max_patches]
+    centroids = kmeans(x, cfg.k, cfg.iterations, cfg.seed)
+    print(save_targets(centroids, cfg.feature, encoder, cfg.out, {"patches": len(x), "manifest": data.manifest_path}))
 
 
 def export(args: list[str]) -> None:

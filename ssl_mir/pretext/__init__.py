@@ -1,6 +1,8 @@
 """Pretext tasks: LightningModules that train an encoder without labels."""
 
 from ssl_mir.pretext.base import PretextModule
+from ssl_mir.pretext.bestrq import BestRQ
+from ssl_mir.pretext.mae import MAE
 from ssl_mir.pretext.simclr import SimCLR
 
-__all__ = ["PretextModule", "SimCLR"]
+__all__ = ["MAE", "BestRQ", "PretextModule", "SimCLR"]

@@ -1,0 +1,134 @@
+"""Frozen targets for masked token prediction, computed from the input patches themselves.
+
+`RandomProjectionTargets` is BEST-RQ's quantiser (Chiu et al. 2022). `KMeansTargets` holds centroids fitted by
+`ssl-mir targets` on patch features (HuBERT's first iteration, Hsu et al. 2021; MERT's acoustic teacher uses
+k-means on MFCC too, Li et al. 2024). Both are buffers: saved in checkpoints, never trained, never exported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+import torchaudio
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ssl_mir.encoders.transformer import PatchTransformer
+
+Feature = Literal["logmel", "mfcc"]
+CENTROIDS, META = "centroids.safetensors", "targets.json"
+
+
+def patch_features(patches: torch.Tensor, kind: Feature, patch_freq: int, patch_time: int,
+                   n_mfcc: int = 13) -> torch.Tensor:
+    """Features of each patch (B, N, P) → (B, N, d): "logmel" is the patch standardised by its own mean and variance
+    (d = P); "mfcc" is the DCT-II of each frame's log-mel bands, the first `n_mfcc` coefficients averaged over the
+    patch's frames (d = n_mfcc)."""
+    patches = patches.float()
+    if kind == "logmel":
+        return F.layer_norm(patches, patches.shape[-1:])
+    frames = patches.unflatten(-1, (patch_freq, patch_time)).transpose(-1, -2)  # (B, N, T_p, F_p)
+    dct = torchaudio.functional.create_dct(n_mfcc, patch_freq, norm="ortho").to(patches.device)  # (F_p, n_mfcc)
+    return (frames @ dct).mean(dim=-2)  # (B, N, n_mfcc)
+
+
+class RandomProjectionTargets(nn.Module):
+    """Per codebook: standardised patch → frozen random projection (P → d) → index of the nearest of V random unit
+    vectors (cosine). (B, N, P) → (B, N, C) long.
+
+    Args:
+        patch_dim: values per patch.
+        codebook_size: V.
+        codebook_dim: d.
+        n_codebooks: C.
+        seed: draws the projections and codebooks.
+    """
+
+    def __init__(self, patch_dim: int, codebook_size: int, codebook_dim: int, n_codebooks: int = 1,
+                 seed: int = 0) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        projection = torch.randn(n_codebooks, patch_dim, codebook_dim, generator=g) * (2.0 / (patch_dim + codebook_dim)) ** 0.5
+        codebooks = F.normalize(torch.randn(n_codebooks, codebook_size, codebook_dim, generator=g), dim=-1)
+        self.register_buffer("projection", projection)  # (C, P, d), Xavier-normal
+        self.register_buffer("codebooks", codebooks)  # (C, V, d)
+        self.vocabulary, self.n_codebooks = codebook_size, n_codebooks
+
+    @torch.no_grad()
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        x = F.layer_norm(patches.float(), patches.shape[-1:])  # (B, N, P)
+        projected = F.normalize(torch.einsum("bnp,cpd->bncd", x, self.projection), dim=-1)  # (B, N, C, d)
+        return torch.einsum("bncd,cvd->bncv", projected, self.codebooks).argmax(dim=-1)  # (B, N, C)
+
+
+class KMeansTargets(nn.Module):
+    """Index of the nearest centroid (Euclidean) of each patch's features. (B, N, P) → (B, N, 1) long."""
+
+    def __init__(self, centroids: torch.Tensor, feature: Feature, patch_freq: int, patch_time: int) -> None:
+        super().__init__()
+        self.register_buffer("centroids", centroids)  # (K, d)
+        self.feature, self.patch_freq, self.patch_time = feature, patch_freq, patch_time
+        self.vocabulary, self.n_codebooks = len(centroids), 1
+
+    @torch.no_grad()
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        x = patch_features(patches, self.feature, self.patch_freq, self.patch_time, self.centroids.shape[1])
+        return torch.cdist(x, self.centroids[None].expand(len(x), -1, -1)).argmin(dim=-1, keepdim=True)
+
+    @classmethod
+    def load(cls, folder: str | Path, encoder: PatchTransformer) -> KMeansTargets:
+        """Read `ssl-mir targets` output; the patch geometry it was fitted on must be the encoder's."""
+        folder = Path(folder)
+        if not (folder / META).is_file():
+            raise FileNotFoundError(f"{folder}: no {META}; write targets with `ssl-mir targets`")
+        meta = json.loads((folder / META).read_text())
+        geometry = patch_geometry(encoder)
+        if meta["geometry"] != geometry:
+            raise ValueError(f"{folder}: targets were fitted on patches {meta['geometry']}, the encoder makes {geometry}")
+        return cls(load_file(str(folder / CENTROIDS))["centroids"], meta["feature"], encoder.patch_freq,
+                   encoder.patch_time)
+
+
+def patch_geometry(encoder: PatchTransformer) -> dict[str, float]:
+    """What decides a patch's contents: the front end, its normalisation and the patch size."""
+    config = encoder.get_config()
+    keys = ("sample_rate", "n_mels", "n_fft", "hop_length", "patch_freq", "patch_time", "mel_mean", "mel_std")
+    return {k: config[k] for k in keys}
+
+
+def kmeans(x: torch.Tensor, k: int, iterations: int = 50, seed: int = 0) -> torch.Tensor:
+    """Lloyd's k-means with k-means++ seeding (Arthur & Vassilvitskii 2007) on (N, d) → centroids (k, d). An empty
+    cluster is re-seeded at the point farthest from its centroid."""
+    if len(x) < k:
+        raise ValueError(f"k-means needs at least k = {k} points, got {len(x)}")
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    centroids = x[torch.randint(len(x), (1,), generator=g, device=x.device)]
+    for _ in range(k - 1):
+        d2 = torch.cdist(x, centroids).min(dim=1).values ** 2
+        centroids = torch.cat([centroids, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
+    for _ in range(iterations):
+        distance, assign = torch.cdist(x, centroids).min(dim=1)
+        sums = torch.zeros_like(centroids).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=k)
+        empty = counts == 0
+        updated = sums / counts.clamp_min(1)[:, None]
+        if bool(empty.any()):
+            updated[empty] = x[distance.topk(int(empty.sum())).indices]
+        if torch.allclose(updated, centroids):
+            break
+        centroids = updated
+    return centroids
+
+
+def save_targets(centroids: torch.Tensor, feature: Feature, encoder: PatchTransformer, folder: str | Path,
+                 meta: dict | None = None) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({"centroids": centroids.contiguous()}, str(folder / CENTROIDS))
+    (folder / META).write_text(json.dumps({"feature": feature, "k": len(centroids),
+                                           "geometry": patch_geometry(encoder), **(meta or {})}, indent=2))
+    return folder

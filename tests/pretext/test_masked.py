@@ -1,0 +1,158 @@
+"""MAE and BEST-RQ: masking, losses against hand computations, no leak of masked patches, deterministic targets."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ssl_mir.encoders import PatchTransformer
+from ssl_mir.pretext import MAE, BestRQ
+from ssl_mir.pretext.losses import masked_ce, masked_mse
+from ssl_mir.pretext.masking import keep_indices, patch_mask, span_mask
+from ssl_mir.pretext.targets import RandomProjectionTargets, kmeans, patch_features
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def tiny(**kw: object) -> PatchTransformer:
+    return PatchTransformer(n_mels=32, patch_freq=16, patch_time=4, dim=32, depth=2, heads=2, **kw)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.3, 0.75, 0.9])
+def test_random_masks_realise_the_configured_ratio_in_every_sample(ratio: float) -> None:
+    torch.manual_seed(0)
+    mask = patch_mask(8, (4, 25), ratio)
+    assert mask.shape == (8, 100) and (mask.sum(1) == round(ratio * 100)).all()
+    assert keep_indices(mask).shape == (8, 100 - round(ratio * 100))
+    assert not torch.equal(mask[0], mask[1]) or ratio == 0.0  # drawn per sample
+
+
+def test_structured_masks_cover_whole_columns_or_rows() -> None:
+    torch.manual_seed(0)
+    time = patch_mask(4, (4, 10), 0.3, "time").view(4, 4, 10)
+    assert (time == time[:, :1]).all() and (time[:, 0].sum(1) == 3).all()  # same time steps in every band
+    freq = patch_mask(4, (4, 10), 0.5, "frequency").view(4, 4, 10)
+    assert (freq == freq[:, :, :1]).all() and (freq[:, :, 0].sum(1) == 2).all()
+
+
+def test_span_masks_realise_the_expected_ratio() -> None:
+    """A step is masked unless no span started within the `length` steps up to it: 1 - (1 - p)^length, less at the
+    start where fewer steps can start a span covering it."""
+    torch.manual_seed(0)
+    p, length, t = 0.1, 5, 400
+    mask = span_mask(500, (2, t), p, length).view(500, 2, t)
+    assert (mask[:, 0] == mask[:, 1]).all()  # whole time steps
+    expected = sum(1 - (1 - p) ** min(j + 1, length) for j in range(t)) / t
+    assert mask.float().mean().item() == pytest.approx(expected, abs=0.01)
+    assert span_mask(64, (1, 8), 0.0, 3).any(dim=1).all()  # at least one span per sample
+
+
+def test_masked_mse_equals_a_hand_computation() -> None:
+    pred = torch.zeros(1, 2, 3)
+    patches = torch.tensor([[[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]])
+    mask = torch.tensor([[True, False]])
+    # Only patch 0 counts. Normalised: mean 2, unbiased variance 1 → (-1, 0, 1); squared error mean = 2/3.
+    assert masked_mse(pred, patches, mask, normalise=True, eps=0.0).item() == pytest.approx(2 / 3)
+    assert masked_mse(pred, patches, mask, normalise=False).item() == pytest.approx(14 / 3)
+
+
+def test_masked_ce_equals_a_hand_computation() -> None:
+    logits = torch.tensor([[[2.0, 0.0], [0.0, 0.0], [5.0, -5.0]]])
+    targets = torch.tensor([[1, 0, 0]])
+    mask = torch.tensor([[True, True, False]])
+    expected = (-math.log(math.exp(0) / (math.exp(2) + 1)) + math.log(2)) / 2
+    assert masked_ce(logits, targets, mask).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_mae_encoder_never_sees_masked_patches() -> None:
+    torch.manual_seed(0)
+    mae = MAE(tiny(), mask_ratio=0.75).eval()
+    patches, grid = mae.encoder.patches(torch.randn(2, 16000))
+    mask = patch_mask(2, grid, 0.75)
+    changed = patches.clone()
+    changed[mask] = 100.0 * torch.randn(int(mask.sum()), patches.shape[-1])
+    with torch.no_grad():
+        torch.testing.assert_close(mae.encode_visible(changed, grid, mask), mae.encode_visible(patches, grid, mask),
+                                   rtol=0, atol=0)
+        visible_changed = patches.clone()
+        visible_changed[~mask] += 1.0
+        assert not torch.allclose(mae.encode_visible(visible_changed, grid, mask),
+                                  mae.encode_visible(patches, grid, mask))
+
+
+def test_mae_step_shapes_and_loss_falls_on_one_batch() -> None:
+    torch.manual_seed(0)
+    mae = MAE(tiny(), mask_ratio=0.75, decoder_dim=32, decoder_heads=2)
+    wave = torch.randn(4, 16000)
+    pred, patches, mask = mae(wave)
+    n = patches.shape[1]
+    assert pred.shape == patches.shape and (mask.sum(1) == round(0.75 * n)).all()
+    optimizer = torch.optim.Adam(mae.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(30):
+        loss = mae.training_step({"views": wave[:, None]}, 0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_bestrq_targets_are_deterministic_for_a_seed_and_frozen() -> None:
+    patches = torch.randn(2, 10, 64)
+    a, b, c = (RandomProjectionTargets(64, 32, 8, n_codebooks=2, seed=s) for s in (0, 0, 1))
+    torch.manual_seed(123)  # the run's seed does not move the quantiser
+    assert torch.equal(a(patches), b(patches)) and not torch.equal(a(patches), c(patches))
+    assert a(patches).shape == (2, 10, 2) and not list(a.parameters())
+    # By hand: the nearest unit codeword (cosine) of the standardised, projected patch.
+    x = torch.nn.functional.layer_norm(patches[0, 3], (64,))
+    z = torch.nn.functional.normalize(x @ a.projection[1], dim=0)
+    assert a(patches)[0, 3, 1].item() == int((a.codebooks[1] @ z).argmax())
+
+
+def test_bestrq_step_predicts_targets_at_masked_positions_only() -> None:
+    torch.manual_seed(0)
+    model = BestRQ(tiny(), codebook_size=16, codebook_dim=4, n_codebooks=2, fill="embedding")
+    wave = torch.randn(3, 16000)
+    torch.manual_seed(1)
+    logits, targets, mask = model(wave)
+    assert len(logits) == 2 and logits[0].shape == (3, mask.shape[1], 16) and targets.shape == (*mask.shape, 2)
+    expected = (masked_ce(logits[0], targets[..., 0], mask) + masked_ce(logits[1], targets[..., 1], mask)) / 2
+    torch.manual_seed(1)  # the same mask again
+    torch.testing.assert_close(model.training_step({"views": wave[:, None]}, 0), expected)
+
+
+def test_kmeans_recovers_separated_clusters() -> None:
+    g = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    x = torch.cat([c + 0.1 * torch.randn(50, 2, generator=g) for c in centers])
+    found = kmeans(x, 3, seed=0)
+    assert torch.cdist(centers, found).min(dim=1).values.max() < 0.1
+    with pytest.raises(ValueError, match="at least k = 5 points"):
+        kmeans(x[:4], 5)
+
+
+def test_kmeans_targets_round_trip_through_the_targets_command(corpus: Path, tmp_path: Path) -> None:
+    """`ssl-mir targets` fits centroids on the corpus; BEST-RQ then predicts the nearest centroid of each patch's
+    features, and refuses targets fitted on another patch geometry."""
+    from ssl_mir.cli import main
+
+    main(["targets", "-c", str(CONFIGS / "data" / "synthetic.yaml"), "-c", str(CONFIGS / "targets" / "mfcc_kmeans.yaml"),
+          "--data.manifest", str(corpus), "--data.num_workers", "0", "--data.batch_size", "4", "--k", "8",
+          "--max_patches", "3000", "--out", str(tmp_path / "targets")])
+    encoder = PatchTransformer(n_mels=64, patch_freq=64, patch_time=4, dim=32, depth=1, heads=2, mel_mean=-1.0,
+                               mel_std=3.5)
+    model = BestRQ(encoder, targets=str(tmp_path / "targets"))
+    patches, _ = encoder.patches(torch.randn(2, 16000))
+    targets = model.quantiser(patches)
+    features = patch_features(patches, "mfcc", 64, 4)  # (B, N, 13)
+    centroids = model.quantiser.centroids
+    assert centroids.shape == (8, 13) and model.heads[0].out_features == 8
+    assert torch.equal(targets[..., 0], torch.cdist(features, centroids[None].expand(2, -1, -1)).argmin(-1))
+    other = PatchTransformer(n_mels=64, patch_freq=64, patch_time=2, dim=32, depth=1, heads=2, mel_mean=-1.0,
+                             mel_std=3.5)
+    with pytest.raises(ValueError, match="targets were fitted on patches .*'patch_time': 4.*the encoder makes"):
+        BestRQ(other, targets=str(tmp_path / "targets"))
