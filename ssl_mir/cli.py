@@ -191,12 +191,12 @@ def manifest(args: list[str]) -> None:
 
 
 def targets(args: list[str]) -> None:
-    """Fit k-means on patch features (log-mel or MFCC) of unlabeled crops and save the centroids: targets for
+    """Fit k-means on token features (log-mel, MFCC or CQT) of unlabeled crops and save the centroids: targets for
     BestRQ's `targets:` (HuBERT's first iteration, MERT's k-means teacher)."""
     from torch.utils.data import DataLoader
 
     from ssl_mir.encoders.transformer import PatchTransformer
-    from ssl_mir.pretext.targets import Feature, kmeans, patch_features, save_targets
+    from ssl_mir.pretext.targets import Feature, TokenFeatures, kmeans, save_targets
 
     parser = ArgumentParser(prog="ssl-mir targets", description=targets.__doc__, default_env=False)
     parser.add_argument("-c", "--config", action=ActionConfigFile)
@@ -210,6 +210,7 @@ def targets(args: list[str]) -> None:
     parser.add_argument("--out", type=str, required=True, help="folder for centroids.safetensors and targets.json")
     cfg = parser.instantiate_classes(parser.parse_args(args))
     encoder, data = cfg.encoder, cfg.data
+    token_features = TokenFeatures(cfg.feature, encoder)
     data.n_views, data.augment = 1, None
     data.setup("fit")
     torch.manual_seed(cfg.seed)
@@ -218,9 +219,9 @@ def targets(args: list[str]) -> None:
     with torch.no_grad():
         while sum(map(len, features)) < cfg.max_patches:  # passes over the corpus draw new random crops
             for batch in loader:
-                patches, _ = encoder.patches(batch["views"][:, 0])  # (B, N, P)
-                features.append(patch_features(patches, cfg.feature, encoder.patch_freq, encoder.patch_time)
-                                .flatten(0, 1))  # (B·N, d)
+                wave = batch["views"][:, 0]  # (B, S)
+                patches, grid = encoder.patches(wave)  # (B, N, P)
+                features.append(token_features(wave, patches, grid).flatten(0, 1))  # (B·N, d)
     x = torch.cat(features)[: cfg.max_patches]
     centroids = kmeans(x, cfg.k, cfg.iterations, cfg.seed)
     print(save_targets(centroids, cfg.feature, encoder, cfg.out, {"patches": len(x), "manifest": data.manifest_path}))

@@ -58,3 +58,80 @@ class LogMel(nn.Module):
             spec = self.mel(wave.float())  # (B, F, T)
             spec = torch.log(spec + self.eps)
         return ((spec - self.mean) / self.std).unsqueeze(1)  # (B, 1, F, T)
+
+
+class CQT(nn.Module):
+    """Constant-Q transform (Brown, JASA 1991), log-compressed: (B, S) → (B, 1, K, T), K = n_octaves · bins_per_octave.
+
+    Multirate, as Schörkhuber & Klapuri (SMC 2010): each octave is computed from the signal decimated (by halving
+    steps) to the lowest rate whose Nyquist frequency is still twice the octave's top bin, with one small FFT per
+    frame and a matrix of spectral kernels (Brown & Puckette, JASA 1992) — matmuls that run on CPU or GPU. Bin k is
+    centred on fmin · 2^(k / B); its kernel is a Hann-windowed complex exponential of Q cycles
+    (Q = 1 / (2^(1/B) - 1)), normalised by its length. Frames are centred on multiples of `hop_length`, as in LogMel,
+    so both give the same number of frames. Float32 even under autocast.
+
+    Args:
+        sample_rate: input rate.
+        hop_length: samples between frames; each octave's decimation divides it.
+        fmin: centre of the lowest bin (C1).
+        n_octaves: octaves above fmin.
+        bins_per_octave: B.
+        eps: log(power + eps).
+        mean: normalisation mean (a buffer).
+        std: normalisation std (a buffer).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        hop_length: int = 256,
+        fmin: float = 32.70319566257483,
+        n_octaves: int = 7,
+        bins_per_octave: int = 12,
+        eps: float = 1e-5,
+        mean: float = 0.0,
+        std: float = 1.0,
+    ) -> None:
+        super().__init__()
+        top = fmin * 2.0 ** ((n_octaves * bins_per_octave - 1) / bins_per_octave)
+        if top >= sample_rate / 2:
+            raise ValueError(f"the top CQT bin ({top:.0f} Hz) is above Nyquist ({sample_rate / 2:.0f} Hz)")
+        self.hop_length, self.eps, self.n_octaves = hop_length, eps, n_octaves
+        self.n_bins = n_octaves * bins_per_octave
+        q = 1.0 / (2.0 ** (1.0 / bins_per_octave) - 1.0)
+        self.decimation: list[int] = []
+        for octave in range(n_octaves):
+            freqs = fmin * 2.0 ** (octave + torch.arange(bins_per_octave, dtype=torch.float64) / bins_per_octave)
+            d = 1
+            while hop_length % (2 * d) == 0 and sample_rate / (2 * d) / 2 >= 2 * float(freqs[-1]):
+                d *= 2
+            rate = sample_rate / d
+            lengths = torch.ceil(q * rate / freqs).long()  # samples per kernel at the decimated rate
+            n_fft = 1 << int(lengths.max() - 1).bit_length()
+            kernels = torch.zeros(bins_per_octave, n_fft, dtype=torch.complex128)
+            for k, (n, f) in enumerate(zip(lengths.tolist(), freqs.tolist())):
+                t = torch.arange(n, dtype=torch.float64)
+                start = (n_fft - n) // 2
+                kernels[k, start:start + n] = torch.hann_window(n, periodic=False, dtype=torch.float64) / n * torch.exp(
+                    2j * torch.pi * f / rate * (t - n // 2))
+            spectral = torch.fft.fft(kernels, dim=1)[:, : n_fft // 2 + 1].conj() / n_fft  # (B, n_fft/2 + 1)
+            self.register_buffer(f"kernels_{octave}", spectral.to(torch.complex64), persistent=False)  # rebuilt
+            self.decimation.append(d)
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        frames = wave.shape[-1] // self.hop_length + 1
+        octaves = []
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            signal, d = wave.float(), 1
+            for octave in reversed(range(self.n_octaves)):  # top octave first, halving the rate on the way down
+                while d < self.decimation[octave]:
+                    signal, d = torchaudio.functional.resample(signal, 2, 1), 2 * d
+                kernels = getattr(self, f"kernels_{octave}")
+                n_fft = 2 * (kernels.shape[1] - 1)
+                spec = torch.stft(signal, n_fft, self.hop_length // d, window=torch.ones(n_fft, device=wave.device),
+                                  center=True, pad_mode="constant", return_complex=True)[..., :frames]  # (B, F_o, T)
+                octaves.insert(0, (kernels @ spec).abs() ** 2)  # (B, B_o, T)
+            x = torch.log(torch.cat(octaves, dim=1) + self.eps)  # (B, K, T)
+        return ((x - self.mean) / self.std).unsqueeze(1)  # (B, 1, K, T)

@@ -17,28 +17,49 @@ import torchaudio
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ssl_mir.encoders.transformer import PatchTransformer
+from ssl_mir.encoders.transformer import Grid, PatchTransformer
+from ssl_mir.frontends import CQT
 
-Feature = Literal["logmel", "mfcc"]
+Feature = Literal["logmel", "mfcc", "cqt"]
 CENTROIDS, META = "centroids.safetensors", "targets.json"
 
 
-def patch_features(patches: torch.Tensor, kind: Feature, patch_freq: int, patch_time: int,
-                   n_mfcc: int = 13) -> torch.Tensor:
-    """Features of each patch (B, N, P) → (B, N, d): "logmel" is the patch standardised by its own mean and variance
-    (d = P); "mfcc" is the DCT-II of each frame's log-mel bands, the first `n_mfcc` coefficients averaged over the
-    patch's frames (d = n_mfcc)."""
-    patches = patches.float()
-    if kind == "logmel":
-        return F.layer_norm(patches, patches.shape[-1:])
-    frames = patches.unflatten(-1, (patch_freq, patch_time)).transpose(-1, -2)  # (B, N, T_p, F_p)
-    dct = torchaudio.functional.create_dct(n_mfcc, patch_freq, norm="ortho").to(patches.device)  # (F_p, n_mfcc)
-    return (frames @ dct).mean(dim=-2)  # (B, N, n_mfcc)
+class TokenFeatures(nn.Module):
+    """Features of each token of a patch grid, for k-means targets: (wave (B, S), patches (B, N, P), grid) → (B, N, d).
+
+    "logmel": the patch standardised by its own mean and variance (d = P). "mfcc": the DCT-II of each frame's log-mel
+    bands in the patch, `n_mfcc` coefficients averaged over the patch's frames. "cqt": the log-CQT frames (frontends.CQT,
+    C1 to B7, same hop as the log-mel) of the patch's time span, averaged, shared by every frequency patch of it.
+    """
+
+    def __init__(self, kind: Feature, encoder: PatchTransformer, n_mfcc: int = 13) -> None:
+        super().__init__()
+        self.kind, self.n_mfcc = kind, n_mfcc
+        self.patch_freq, self.patch_time = encoder.patch_freq, encoder.patch_time
+        self.cqt = CQT(encoder.sample_rate, encoder.frontend.hop_length) if kind == "cqt" else None
+
+    @torch.no_grad()
+    def forward(self, wave: torch.Tensor, patches: torch.Tensor, grid: Grid) -> torch.Tensor:
+        patches = patches.float()
+        if self.kind == "logmel":
+            return F.layer_norm(patches, patches.shape[-1:])
+        if self.kind == "mfcc":
+            frames = patches.unflatten(-1, (self.patch_freq, self.patch_time)).transpose(-1, -2)  # (B, N, T_p, F_p)
+            dct = torchaudio.functional.create_dct(self.n_mfcc, self.patch_freq, norm="ortho").to(patches.device)
+            return (frames @ dct).mean(dim=-2)  # (B, N, n_mfcc)
+        per_step = cqt_steps(self.cqt, wave, grid[1], self.patch_time).mean(dim=2)  # (B, T', K)
+        return per_step[:, None].expand(-1, grid[0], -1, -1).flatten(1, 2)  # (B, F'·T', K)
+
+
+def cqt_steps(cqt: CQT, wave: torch.Tensor, steps: int, patch_time: int) -> torch.Tensor:
+    """Log-CQT frames grouped by time patch: (B, S) → (B, T', patch_time, K)."""
+    c = cqt(wave)[:, 0, :, : steps * patch_time]  # (B, K, T'·patch_time)
+    return c.unflatten(-1, (steps, patch_time)).permute(0, 2, 3, 1)
 
 
 class RandomProjectionTargets(nn.Module):
     """Per codebook: standardised patch → frozen random projection (P → d) → index of the nearest of V random unit
-    vectors (cosine). (B, N, P) → (B, N, C) long.
+    vectors (cosine). (wave, patches (B, N, P), grid) → (B, N, C) long; the wave is not used.
 
     Args:
         patch_dim: values per patch.
@@ -59,24 +80,25 @@ class RandomProjectionTargets(nn.Module):
         self.vocabulary, self.n_codebooks = codebook_size, n_codebooks
 
     @torch.no_grad()
-    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+    def forward(self, wave: torch.Tensor, patches: torch.Tensor, grid: Grid) -> torch.Tensor:
         x = F.layer_norm(patches.float(), patches.shape[-1:])  # (B, N, P)
         projected = F.normalize(torch.einsum("bnp,cpd->bncd", x, self.projection), dim=-1)  # (B, N, C, d)
         return torch.einsum("bncd,cvd->bncv", projected, self.codebooks).argmax(dim=-1)  # (B, N, C)
 
 
 class KMeansTargets(nn.Module):
-    """Index of the nearest centroid (Euclidean) of each patch's features. (B, N, P) → (B, N, 1) long."""
+    """Index of the nearest centroid (Euclidean) of each token's features: (wave, patches (B, N, P), grid) →
+    (B, N, 1) long."""
 
-    def __init__(self, centroids: torch.Tensor, feature: Feature, patch_freq: int, patch_time: int) -> None:
+    def __init__(self, centroids: torch.Tensor, features: TokenFeatures) -> None:
         super().__init__()
         self.register_buffer("centroids", centroids)  # (K, d)
-        self.feature, self.patch_freq, self.patch_time = feature, patch_freq, patch_time
+        self.features = features
         self.vocabulary, self.n_codebooks = len(centroids), 1
 
     @torch.no_grad()
-    def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        x = patch_features(patches, self.feature, self.patch_freq, self.patch_time, self.centroids.shape[1])
+    def forward(self, wave: torch.Tensor, patches: torch.Tensor, grid: Grid) -> torch.Tensor:
+        x = self.features(wave, patches, grid)  # (B, N, d)
         return torch.cdist(x, self.centroids[None].expand(len(x), -1, -1)).argmin(dim=-1, keepdim=True)
 
     @classmethod
@@ -89,8 +111,7 @@ class KMeansTargets(nn.Module):
         geometry = patch_geometry(encoder)
         if meta["geometry"] != geometry:
             raise ValueError(f"{folder}: targets were fitted on patches {meta['geometry']}, the encoder makes {geometry}")
-        return cls(load_file(str(folder / CENTROIDS))["centroids"], meta["feature"], encoder.patch_freq,
-                   encoder.patch_time)
+        return cls(load_file(str(folder / CENTROIDS))["centroids"], TokenFeatures(meta["feature"], encoder))
 
 
 def patch_geometry(encoder: PatchTransformer) -> dict[str, float]:

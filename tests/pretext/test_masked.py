@@ -12,7 +12,7 @@ from ssl_mir.encoders import PatchTransformer
 from ssl_mir.pretext import MAE, BestRQ
 from ssl_mir.pretext.losses import masked_ce, masked_mse
 from ssl_mir.pretext.masking import keep_indices, patch_mask, span_mask
-from ssl_mir.pretext.targets import RandomProjectionTargets, kmeans, patch_features
+from ssl_mir.pretext.targets import RandomProjectionTargets, TokenFeatures, cqt_steps, kmeans
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -102,15 +102,16 @@ def test_mae_step_shapes_and_loss_falls_on_one_batch() -> None:
 
 
 def test_bestrq_targets_are_deterministic_for_a_seed_and_frozen() -> None:
-    patches = torch.randn(2, 10, 64)
+    wave, patches, grid = torch.randn(2, 16000), torch.randn(2, 10, 64), (1, 10)
     a, b, c = (RandomProjectionTargets(64, 32, 8, n_codebooks=2, seed=s) for s in (0, 0, 1))
     torch.manual_seed(123)  # the run's seed does not move the quantiser
-    assert torch.equal(a(patches), b(patches)) and not torch.equal(a(patches), c(patches))
-    assert a(patches).shape == (2, 10, 2) and not list(a.parameters())
+    targets = a(wave, patches, grid)
+    assert torch.equal(targets, b(wave, patches, grid)) and not torch.equal(targets, c(wave, patches, grid))
+    assert targets.shape == (2, 10, 2) and not list(a.parameters())
     # By hand: the nearest unit codeword (cosine) of the standardised, projected patch.
     x = torch.nn.functional.layer_norm(patches[0, 3], (64,))
     z = torch.nn.functional.normalize(x @ a.projection[1], dim=0)
-    assert a(patches)[0, 3, 1].item() == int((a.codebooks[1] @ z).argmax())
+    assert targets[0, 3, 1].item() == int((a.codebooks[1] @ z).argmax())
 
 
 def test_bestrq_step_predicts_targets_at_masked_positions_only() -> None:
@@ -118,7 +119,7 @@ def test_bestrq_step_predicts_targets_at_masked_positions_only() -> None:
     model = BestRQ(tiny(), codebook_size=16, codebook_dim=4, n_codebooks=2, fill="embedding")
     wave = torch.randn(3, 16000)
     torch.manual_seed(1)
-    logits, targets, mask = model(wave)
+    logits, targets, mask, _ = model(wave)
     assert len(logits) == 2 and logits[0].shape == (3, mask.shape[1], 16) and targets.shape == (*mask.shape, 2)
     expected = (masked_ce(logits[0], targets[..., 0], mask) + masked_ce(logits[1], targets[..., 1], mask)) / 2
     torch.manual_seed(1)  # the same mask again
@@ -146,9 +147,10 @@ def test_kmeans_targets_round_trip_through_the_targets_command(corpus: Path, tmp
     encoder = PatchTransformer(n_mels=64, patch_freq=64, patch_time=4, dim=32, depth=1, heads=2, mel_mean=-1.0,
                                mel_std=3.5)
     model = BestRQ(encoder, targets=str(tmp_path / "targets"))
-    patches, _ = encoder.patches(torch.randn(2, 16000))
-    targets = model.quantiser(patches)
-    features = patch_features(patches, "mfcc", 64, 4)  # (B, N, 13)
+    wave = torch.randn(2, 16000)
+    patches, grid = encoder.patches(wave)
+    targets = model.quantiser(wave, patches, grid)
+    features = TokenFeatures("mfcc", encoder)(wave, patches, grid)  # (B, N, 13)
     centroids = model.quantiser.centroids
     assert centroids.shape == (8, 13) and model.heads[0].out_features == 8
     assert torch.equal(targets[..., 0], torch.cdist(features, centroids[None].expand(2, -1, -1)).argmin(-1))
@@ -156,3 +158,24 @@ def test_kmeans_targets_round_trip_through_the_targets_command(corpus: Path, tmp
                              mel_std=3.5)
     with pytest.raises(ValueError, match="targets were fitted on patches .*'patch_time': 4.*the encoder makes"):
         BestRQ(other, targets=str(tmp_path / "targets"))
+
+
+def test_cqt_token_features_and_the_cqt_reconstruction_loss() -> None:
+    """A 440 Hz tone: every token's CQT feature peaks at A4 (bin 45 above C1); the auxiliary loss equals the MSE of
+    standardised CQT frames at masked steps, computed by hand."""
+    encoder = tiny()
+    t = torch.arange(16000) / 16000
+    wave = torch.sin(2 * torch.pi * 440.0 * t)[None].repeat(2, 1)
+    patches, grid = encoder.patches(wave)
+    features = TokenFeatures("cqt", encoder)(wave, patches, grid)
+    assert features.shape == (2, grid[0] * grid[1], 84) and (features.argmax(-1) == 45).all()
+    torch.manual_seed(0)
+    model = BestRQ(encoder, codebook_size=16, codebook_dim=4, cqt_weight=0.5)
+    _, _, mask, encoded = model(wave)
+    b, f, steps = 2, grid[0], grid[1]
+    per_step = encoded.view(b, f, steps, -1).mean(1)
+    frames = cqt_steps(model.cqt, wave, steps, 4)  # (B, T', 4, 84)
+    target = torch.nn.functional.layer_norm(frames, (84,)).flatten(2)
+    step_mask = mask.view(b, f, steps)[:, 0]
+    expected = ((model.cqt_head(per_step) - target) ** 2)[step_mask].mean()
+    torch.testing.assert_close(model.cqt_loss(wave, encoded, mask), expected)

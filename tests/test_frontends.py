@@ -1,0 +1,23 @@
+import math
+
+import pytest
+import torch
+
+from ssl_mir.frontends import CQT, LogMel
+
+
+@pytest.mark.parametrize("freq, bin_", [(32.70, 0), (55.0, 9), (261.63, 36), (440.0, 45), (1000.0, 59), (3951.0, 83)])
+def test_cqt_puts_a_tone_in_its_bin_at_the_same_level_in_every_octave(freq: float, bin_: int) -> None:
+    """Bin k is centred on C1 · 2^(k/12); a unit sine gives |CQT| = 1/4 (Hann mean 1/2, half the amplitude)."""
+    t = torch.arange(32768) / 16000
+    spectrum = CQT()(torch.sin(2 * math.pi * freq * t)[None])[0, 0, :, 8:-8].mean(dim=1)  # away from the edges
+    assert int(spectrum.argmax()) == bin_
+    assert float(spectrum.max()) == pytest.approx(math.log(1 / 16), abs=0.15)
+
+
+def test_cqt_frames_match_the_log_mel_frames_and_its_range_is_checked() -> None:
+    wave = torch.randn(2, 20000)
+    assert CQT()(wave).shape[-1] == LogMel()(wave).shape[-1] == 20000 // 256 + 1
+    assert CQT(n_octaves=6, bins_per_octave=24)(wave).shape == (2, 1, 144, 79)
+    with pytest.raises(ValueError, match=r"top CQT bin \(\d+ Hz\) is above Nyquist \(8000 Hz\)"):
+        CQT(n_octaves=9)
