@@ -6,25 +6,39 @@ part of the model. Normalisation statistics are buffers, so an exported encoder 
 
 from __future__ import annotations
 
+from typing import Literal, Optional
+
 import torch
 import torchaudio
 from torch import nn
 
 
-class Waveform(nn.Module):
-    """Raw audio, standardised with stored statistics. (B, S) → (B, 1, S)."""
+class Frontend(nn.Module):
+    """A representation standardised with stored statistics: `mean` and `std` are buffers, so an exported encoder
+    carries them."""
 
     def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
 
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, ...) → (B, 1, ...) standardised, with a channel axis."""
+        return ((x - self.mean) / self.std).unsqueeze(1)
+
+
+class Waveform(Frontend):
+    """Raw audio, standardised with stored statistics. (B, S) → (B, 1, S)."""
+
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return ((wave - self.mean) / self.std).unsqueeze(1)  # (B, 1, S)
+        return self.standardise(wave)  # (B, 1, S)
 
 
-class LogMel(nn.Module):
+class LogMel(Frontend):
     """Log-compressed mel spectrogram, log(X + eps), standardised with stored statistics. (B, S) → (B, 1, F, T).
+
+    The mel scale is HTK's (O'Shaughnessy 1987) or Slaney's (Auditory Toolbox, librosa's default, with `mel_norm:
+    slaney` for its area-normalised filters).
 
     Computed in float32 even under autocast: bf16 loses the small magnitudes that the log then amplifies.
     """
@@ -37,30 +51,29 @@ class LogMel(nn.Module):
         n_mels: int = 96,
         f_min: float = 0.0,
         f_max: float | None = None,
-        mel_scale: str = "htk",
+        mel_scale: Literal["htk", "slaney"] = "htk",
+        mel_norm: Optional[Literal["slaney"]] = None,
         eps: float = 1e-5,
         mean: float = 0.0,
         std: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(mean, std)
         self.hop_length = hop_length
         self.n_mels = n_mels
         self.eps = eps
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
-            mel_scale=mel_scale, power=2.0, center=True,
+            mel_scale=mel_scale, norm=mel_norm, power=2.0, center=True,
         )
-        self.register_buffer("mean", torch.tensor(float(mean)))
-        self.register_buffer("std", torch.tensor(float(std)))
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=wave.device.type, enabled=False):
             spec = self.mel(wave.float())  # (B, F, T)
             spec = torch.log(spec + self.eps)
-        return ((spec - self.mean) / self.std).unsqueeze(1)  # (B, 1, F, T)
+        return self.standardise(spec)  # (B, 1, F, T)
 
 
-class CQT(nn.Module):
+class CQT(Frontend):
     """Constant-Q transform (Brown, JASA 1991), log-compressed: (B, S) → (B, 1, K, T), K = n_octaves · bins_per_octave.
 
     Multirate, as Schörkhuber & Klapuri (SMC 2010): each octave is computed from the signal decimated (by halving
@@ -92,7 +105,7 @@ class CQT(nn.Module):
         mean: float = 0.0,
         std: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(mean, std)
         top = fmin * 2.0 ** ((n_octaves * bins_per_octave - 1) / bins_per_octave)
         if top >= sample_rate / 2:
             raise ValueError(f"the top CQT bin ({top:.0f} Hz) is above Nyquist ({sample_rate / 2:.0f} Hz)")
@@ -117,10 +130,9 @@ class CQT(nn.Module):
             spectral = torch.fft.fft(kernels, dim=1)[:, : n_fft // 2 + 1].conj() / n_fft  # (B, n_fft/2 + 1)
             self.register_buffer(f"kernels_{octave}", spectral.to(torch.complex64), persistent=False)  # rebuilt
             self.decimation.append(d)
-        self.register_buffer("mean", torch.tensor(float(mean)))
-        self.register_buffer("std", torch.tensor(float(std)))
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def power(self, wave: torch.Tensor) -> torch.Tensor:
+        """|CQT|² in float32: (B, S) → (B, K, T)."""
         frames = wave.shape[-1] // self.hop_length + 1
         octaves = []
         with torch.autocast(device_type=wave.device.type, enabled=False):
@@ -133,5 +145,68 @@ class CQT(nn.Module):
                 spec = torch.stft(signal, n_fft, self.hop_length // d, window=torch.ones(n_fft, device=wave.device),
                                   center=True, pad_mode="constant", return_complex=True)[..., :frames]  # (B, F_o, T)
                 octaves.insert(0, (kernels @ spec).abs() ** 2)  # (B, B_o, T)
-            x = torch.log(torch.cat(octaves, dim=1) + self.eps)  # (B, K, T)
-        return ((x - self.mean) / self.std).unsqueeze(1)  # (B, 1, K, T)
+        return torch.cat(octaves, dim=1)  # (B, K, T)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            x = torch.log(self.power(wave) + self.eps)  # (B, K, T)
+        return self.standardise(x)  # (B, 1, K, T)
+
+
+class Chroma(Frontend):
+    """Chromagram: CQT power folded onto the 12 pitch classes (Choi et al. 2017, eq. 5; pitch class 0 is C when
+    fmin is a C), log-compressed and standardised. (B, S) → (B, 1, 12, T).
+
+    Args:
+        sample_rate: input rate.
+        hop_length: samples between frames.
+        fmin: lowest CQT bin, a C.
+        n_octaves: octaves folded.
+        bins_per_octave: CQT resolution, a multiple of 12 (finer bins are summed into their pitch class).
+        eps: log(power + eps).
+        mean: normalisation mean (a buffer).
+        std: normalisation std (a buffer).
+    """
+
+    def __init__(self, sample_rate: int = 16000, hop_length: int = 256, fmin: float = 32.70319566257483,
+                 n_octaves: int = 7, bins_per_octave: int = 12, eps: float = 1e-5, mean: float = 0.0,
+                 std: float = 1.0) -> None:
+        super().__init__(mean, std)
+        if bins_per_octave % 12:
+            raise ValueError(f"bins_per_octave {bins_per_octave} is not a multiple of 12")
+        self.cqt = CQT(sample_rate, hop_length, fmin, n_octaves, bins_per_octave)
+        self.n_octaves, self.per_class, self.eps = n_octaves, bins_per_octave // 12, eps
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            power = self.cqt.power(wave)  # (B, K, T)
+            b, _, t = power.shape
+            chroma = power.view(b, self.n_octaves, 12, self.per_class, t).sum(dim=(1, 3))  # (B, 12, T)
+            x = torch.log(chroma + self.eps)
+        return self.standardise(x)  # (B, 1, 12, T)
+
+
+class STFT(Frontend):
+    """Log-magnitude short-time Fourier transform, log(|X| + eps), Hann window, standardised. (B, S) → (B, 1, F, T),
+    F = n_fft / 2 + 1; frames as in LogMel. Float32 even under autocast.
+
+    Args:
+        n_fft: FFT size.
+        hop_length: samples between frames.
+        eps: log(|X| + eps).
+        mean: normalisation mean (a buffer).
+        std: normalisation std (a buffer).
+    """
+
+    def __init__(self, n_fft: int = 512, hop_length: int = 256, eps: float = 1e-5, mean: float = 0.0,
+                 std: float = 1.0) -> None:
+        super().__init__(mean, std)
+        self.n_fft, self.hop_length, self.eps = n_fft, hop_length, eps
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            spec = torch.stft(wave.float(), self.n_fft, self.hop_length, window=self.window, center=True,
+                              return_complex=True)  # (B, F, T)
+            x = torch.log(spec.abs() + self.eps)
+        return self.standardise(x)  # (B, 1, F, T)

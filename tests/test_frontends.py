@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ssl_mir.frontends import CQT, LogMel
+from ssl_mir.frontends import CQT, STFT, Chroma, LogMel
 
 
 @pytest.mark.parametrize("freq, bin_", [(32.70, 0), (55.0, 9), (261.63, 36), (440.0, 45), (1000.0, 59), (3951.0, 83)])
@@ -21,3 +21,23 @@ def test_cqt_frames_match_the_log_mel_frames_and_its_range_is_checked() -> None:
     assert CQT(n_octaves=6, bins_per_octave=24)(wave).shape == (2, 1, 144, 79)
     with pytest.raises(ValueError, match=r"top CQT bin \(\d+ Hz\) is above Nyquist \(8000 Hz\)"):
         CQT(n_octaves=9)
+
+
+def test_chroma_puts_a_tone_in_its_pitch_class_at_any_resolution() -> None:
+    t = torch.arange(16000) / 16000
+    for freq, pitch_class in [(440.0, 9), (261.63, 0), (98.0, 7), (1174.66, 2)]:  # A4, C4, G2, D6
+        wave = torch.sin(2 * math.pi * freq * t)[None]
+        for bins in (12, 36):
+            chroma = Chroma(bins_per_octave=bins)(wave)
+            assert chroma.shape == (1, 1, 12, 63) and int(chroma[0, 0, :, 5:-5].mean(1).argmax()) == pitch_class
+    with pytest.raises(ValueError, match="bins_per_octave 10 is not a multiple of 12"):
+        Chroma(bins_per_octave=10)
+
+
+def test_stft_is_the_log_magnitude_with_the_tone_in_its_bin() -> None:
+    t = torch.arange(16000) / 16000
+    spec = STFT(n_fft=512, hop_length=256)(torch.sin(2 * math.pi * 1000.0 * t)[None])
+    assert spec.shape == (1, 1, 257, 63)
+    assert int(spec[0, 0, :, 10].argmax()) == 32  # 1000 Hz / (16000 / 512) = 32
+    # Hann-windowed unit sine at an exact bin: |X| = n_fft / 4.
+    assert float(spec[0, 0, 32, 10]) == pytest.approx(math.log(512 / 4), abs=1e-3)
