@@ -78,3 +78,18 @@ def masked_ce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -
         mask: (B, N) True where masked.
     """
     return F.cross_entropy(logits[mask].float(), targets[mask])
+
+
+def bilinear_contrastive(anchors: torch.Tensor, positives: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """COLA's loss (Saeed et al., "Contrastive Learning of General-Purpose Audio Representations", ICASSP 2021):
+    bilinear similarity s(a, p) = aᵀ W p between every anchor and every positive of the (gathered) batch, and
+    cross-entropy with each anchor's own positive as the target; the other positives are its negatives.
+
+    Args:
+        anchors: (B, d) embeddings of one segment per clip.
+        positives: (B, d) embeddings of another segment of the same clips.
+        weight: (d, d) the bilinear form W.
+    """
+    candidates, rank = gather_with_grad(positives)  # (N, d)
+    logits = anchors.float() @ weight.float() @ candidates.float().T  # (B, N)
+    return F.cross_entropy(logits, torch.arange(len(anchors), device=anchors.device) + rank * len(anchors))

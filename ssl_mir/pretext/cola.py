@@ -1,0 +1,47 @@
+"""COLA: segments of one clip are positives, the other clips of the batch are negatives, bilinear similarity."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+
+from ssl_mir.encoders.base import Encoder
+from ssl_mir.pretext.base import PretextModule
+from ssl_mir.pretext.losses import bilinear_contrastive
+
+
+class COLA(PretextModule):
+    """Saeed, Grangier & Zeghidour, "Contrastive Learning of General-Purpose Audio Representations" (ICASSP 2021).
+
+    Two random segments of a clip (the data module's views, no augmentation in the paper) go through the encoder and
+    a head of one linear layer, layer normalisation and tanh; a learnt bilinear form scores every anchor against
+    every positive of the batch (gathered from every rank under DDP) and cross-entropy picks the anchor's own.
+
+    Args:
+        encoder: the network being pre-trained.
+        projection_dim: width of the head (COLA: 512).
+        optimizer: builds the optimiser (COLA: Adam, lr 1e-4).
+        scheduler: optional per-step scheduler.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        projection_dim: int = 512,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__(encoder, optimizer, scheduler)
+        self.head = nn.Sequential(nn.Linear(encoder.embed_dim, projection_dim), nn.LayerNorm(projection_dim), nn.Tanh())
+        self.similarity = nn.Linear(projection_dim, projection_dim, bias=False)  # W of aᵀ W p
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        views = batch["views"]  # (B, 2, S)
+        if views.shape[1] != 2:
+            raise ValueError(f"COLA needs 2 segments per clip, got {views.shape[1]} (set data.n_views: 2)")
+        b = views.shape[0]
+        g = self.head(self.encoder.embed(views.flatten(0, 1))).view(b, 2, -1)  # (B, 2, d)
+        loss = bilinear_contrastive(g[:, 0], g[:, 1], self.similarity.weight)
+        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        return loss
