@@ -1,4 +1,4 @@
-"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | targets | export.
+"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | targets | stats | export.
 
 pretrain and supervised are LightningCLI `fit` runs; the others are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
@@ -22,7 +22,8 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
 
-COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "targets", "export")
+COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "targets", "stats",
+            "export")
 
 
 class SslMirCLI(LightningCLI):
@@ -225,6 +226,33 @@ def targets(args: list[str]) -> None:
     x = torch.cat(features)[: cfg.max_patches]
     centroids = kmeans(x, cfg.k, cfg.iterations, cfg.seed)
     print(save_targets(centroids, cfg.feature, encoder, cfg.out, {"patches": len(x), "manifest": data.manifest_path}))
+
+
+def stats(args: list[str]) -> None:
+    """Measure the normalisation statistics of a method's encoder front end on unlabeled crops; write them as a
+    YAML to compose after the method's (`-c stats.yaml`), so that they become encoder buffers."""
+    import yaml
+    from torch.utils.data import DataLoader
+
+    from ssl_mir.stats import frontend_stats, stats_config
+
+    parser = ArgumentParser(prog="ssl-mir stats", description=stats.__doc__, default_env=False)
+    parser.add_argument("-c", "--config", action=ActionConfigFile)
+    parser.add_subclass_arguments(PretextModule, "model")
+    parser.add_class_arguments(PretrainDataModule, "data")
+    parser.add_argument("--trainer", type=dict, default={}, help="ignored (accepted for shared configs)")
+    parser.add_argument("--max_batches", type=int, default=20)
+    parser.add_argument("--out", type=str, required=True, help="the YAML to write")
+    cfg = parser.instantiate_classes(parser.parse_args(args))
+    data = cfg.data
+    data.n_views, data.augment = 1, None
+    data.setup("fit")
+    loader = DataLoader(data.train_set, batch_size=data.batch_size, shuffle=True, num_workers=data.num_workers)
+    torch.manual_seed(0)
+    mean, std = frontend_stats(cfg.model.encoder, (b["views"][:, 0] for b in loader), cfg.max_batches)
+    Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(cfg.out).write_text(yaml.safe_dump(stats_config(cfg.model.encoder, mean, std), sort_keys=False))
+    print(f"mean {mean:.4f}, std {std:.4f} → {cfg.out}")
 
 
 def export(args: list[str]) -> None:

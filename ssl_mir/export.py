@@ -6,7 +6,6 @@ module prefixes are imported. Loading is strict, so a renamed or missing weight 
 
 from __future__ import annotations
 
-import importlib
 import json
 import platform
 import subprocess
@@ -16,12 +15,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ssl_mir.configurable import ALLOWED_PREFIXES, build
 from ssl_mir.encoders.base import Encoder
 
 FORMAT = "ssl_mir.encoder/1"
 WEIGHTS = "encoder.safetensors"
 CONFIG = "encoder.json"
-ALLOWED_PREFIXES = ("ssl_mir.",)
 
 
 def save_encoder(encoder: Encoder, directory: str | Path, meta: dict[str, Any] | None = None) -> Path:
@@ -56,14 +55,7 @@ def read_config(directory: str | Path) -> dict[str, Any]:
 
 def build_encoder(config: dict[str, Any], allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
     """Instantiate (with fresh weights) the encoder an artifact's config describes."""
-    class_path = str(config["class_path"])
-    if not class_path.startswith(allowed_prefixes):
-        raise ValueError(f"refusing to import {class_path}: only classes under {allowed_prefixes} are allowed")
-    module_name, _, class_name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module_name), class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Encoder)):
-        raise ValueError(f"{class_path} is not an ssl_mir Encoder")
-    return cls(**config["init_args"])
+    return build(config, Encoder, allowed_prefixes)
 
 
 def load_encoder(directory: str | Path, allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:

@@ -12,10 +12,14 @@ import torch
 import torchaudio
 from torch import nn
 
+from ssl_mir.configurable import Configurable
 
-class Frontend(nn.Module):
+
+class Frontend(Configurable, nn.Module):
     """A representation standardised with stored statistics: `mean` and `std` are buffers, so an exported encoder
-    carries them."""
+    carries them. `hop_length` is the samples between output frames."""
+
+    hop_length: int = 1
 
     def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
         super().__init__()
@@ -101,7 +105,7 @@ class CQT(Frontend):
         fmin: float = 32.70319566257483,
         n_octaves: int = 7,
         bins_per_octave: int = 12,
-        eps: float = 1e-5,
+        eps: float = 1e-8,
         mean: float = 0.0,
         std: float = 1.0,
     ) -> None:
@@ -169,13 +173,13 @@ class Chroma(Frontend):
     """
 
     def __init__(self, sample_rate: int = 16000, hop_length: int = 256, fmin: float = 32.70319566257483,
-                 n_octaves: int = 7, bins_per_octave: int = 12, eps: float = 1e-5, mean: float = 0.0,
+                 n_octaves: int = 7, bins_per_octave: int = 12, eps: float = 1e-8, mean: float = 0.0,
                  std: float = 1.0) -> None:
         super().__init__(mean, std)
         if bins_per_octave % 12:
             raise ValueError(f"bins_per_octave {bins_per_octave} is not a multiple of 12")
         self.cqt = CQT(sample_rate, hop_length, fmin, n_octaves, bins_per_octave)
-        self.n_octaves, self.per_class, self.eps = n_octaves, bins_per_octave // 12, eps
+        self.n_octaves, self.per_class, self.eps, self.hop_length = n_octaves, bins_per_octave // 12, eps, hop_length
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=wave.device.type, enabled=False):

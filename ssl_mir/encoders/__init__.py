@@ -2,8 +2,13 @@
 
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.encoders.cnn2d import ShortChunkCNN
+from ssl_mir.encoders.conv1d import Conv1dEncoder
+from ssl_mir.encoders.crnn import CRNN
+from ssl_mir.encoders.dense import DenseEncoder
 from ssl_mir.encoders.mfcc import MFCCStats
+from ssl_mir.encoders.rnn import BiRNN
 from ssl_mir.encoders.samplecnn import SampleCNN
 from ssl_mir.encoders.transformer import PatchTransformer
 
-__all__ = ["Encoder", "MFCCStats", "PatchTransformer", "SampleCNN", "ShortChunkCNN"]
+__all__ = ["BiRNN", "CRNN", "Conv1dEncoder", "DenseEncoder", "Encoder", "MFCCStats", "PatchTransformer", "SampleCNN",
+           "ShortChunkCNN"]
