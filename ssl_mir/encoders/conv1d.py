@@ -33,8 +33,8 @@ class Conv1dEncoder(FamilyEncoder):
                           nn.MaxPool1d(pool, ceil_mode=True))
             for a, b in zip(sizes, sizes[1:]))
 
-    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        x = self.spectrogram(wave)  # (B, F, T)
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        x = spec[:, 0]  # (B, F, T)
         states = []
         for layer in self.layers:
             x = layer(x)  # (B, C_l, T_l)

@@ -38,8 +38,8 @@ class CRNN(FamilyEncoder):
         self.grus = nn.ModuleList(nn.GRU(a, gru_dim, batch_first=True)
                                   for a in [channels[-1], *[gru_dim] * (gru_layers - 1)])
 
-    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        x = self.input_bn(self.frontend(wave))  # (B, 1, F, T)
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        x = self.input_bn(spec)  # (B, 1, F, T)
         states = []
         for conv in self.convs:
             x = conv(x)  # (B, C_l, F_l, T_l)

@@ -33,8 +33,8 @@ class DenseEncoder(FamilyEncoder):
         self.layers = nn.ModuleList(nn.Sequential(nn.Linear(a, b), nn.ReLU()) for a, b in zip(sizes, sizes[1:]))
         self.out = nn.Linear(sizes[-1], embed_dim)
 
-    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        spec = self.spectrogram(wave)  # (B, F, T)
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        spec = spec[:, 0]  # (B, F, T)
         padded = F.pad(spec, (self.context, self.context), mode="replicate")
         x = padded.unfold(2, 2 * self.context + 1, 1).permute(0, 2, 1, 3).flatten(2)  # (B, T, F·(2c+1))
         states = []

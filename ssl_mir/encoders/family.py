@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from abc import abstractmethod
+
 import torch
 from torch import nn
 
@@ -63,9 +65,13 @@ class FamilyEncoder(Encoder):
         self.frame_rate = sample_rate / self.frontend.hop_length / time_reduction
         self.aggregator = Aggregator(aggregation, embed_dim)
 
-    def spectrogram(self, wave: torch.Tensor) -> torch.Tensor:
-        """(B, S) → the front end's (B, F, T)."""
-        return self.frontend(wave)[:, 0]
+    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
+        return self.states_from_spectrogram(self.frontend(wave))
+
+    @abstractmethod
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        """The layers after the front end: (B, 1, F, T) → per-layer frames (B, T_l, D_l). Methods that augment the
+        spectrogram (BYOL-A) call this directly."""
 
     def pool(self, frames: torch.Tensor) -> torch.Tensor:
         return self.aggregator(frames)

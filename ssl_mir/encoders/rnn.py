@@ -32,8 +32,8 @@ class BiRNN(FamilyEncoder):
         self.rnns = nn.ModuleList(rnn(a, hidden, batch_first=True, bidirectional=True)
                                   for a in [self.bins, *[2 * hidden] * (layers - 1)])
 
-    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        x = self.spectrogram(wave).transpose(1, 2)  # (B, T, F)
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        x = spec[:, 0].transpose(1, 2)  # (B, T, F)
         states = []
         for rnn in self.rnns:
             x = rnn(x)[0]  # (B, T, 2·hidden)

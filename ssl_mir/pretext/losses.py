@@ -93,3 +93,10 @@ def bilinear_contrastive(anchors: torch.Tensor, positives: torch.Tensor, weight:
     candidates, rank = gather_with_grad(positives)  # (N, d)
     logits = anchors.float() @ weight.float() @ candidates.float().T  # (B, N)
     return F.cross_entropy(logits, torch.arange(len(anchors), device=anchors.device) + rank * len(anchors))
+
+
+def byol_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BYOL's regression loss (Grill et al., NeurIPS 2020, eq. 2): 2 - 2 · cos(prediction, target), averaged over the
+    batch; no gradient flows into the target. (B, d), (B, d) → scalar."""
+    cosine = F.cosine_similarity(prediction.float(), target.detach().float(), dim=-1)
+    return (2 - 2 * cosine).mean()

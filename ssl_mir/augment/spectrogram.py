@@ -1,0 +1,68 @@
+"""Batched augmentations of log-scaled spectrograms (B, 1, F, T) on the training device, per-sample random parameters
+from the global torch RNG (seeded by the run). BYOL-A's pair (Niizumi et al., IJCNN 2021; TASLP 2023)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LogMixupExp(nn.Module):
+    """Mix each spectrogram with a random earlier one in linear scale: log((1 - λ) e^x + λ e^m), λ ~ U(0, ratio),
+    m drawn from a FIFO memory of past inputs (BYOL-A's mixup for background sound). The first batch mixes with
+    itself, shuffled.
+
+    Args:
+        ratio: the largest mixing weight λ.
+        memory_size: past spectrograms kept (BYOL-A: 2048).
+    """
+
+    def __init__(self, ratio: float = 0.4, memory_size: int = 2048) -> None:
+        super().__init__()
+        self.ratio, self.memory_size = ratio, memory_size
+        self.memory: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool = x if self.memory is None or self.memory.shape[1:] != x.shape[1:] else self.memory
+        others = pool[torch.randint(len(pool), (len(x),), device=x.device)]
+        lam = self.ratio * torch.rand(len(x), 1, 1, 1, device=x.device)
+        mixed = torch.logaddexp(torch.log1p(-lam) + x, torch.log(lam.clamp_min(1e-12)) + others)
+        kept = x.detach() if self.memory is None or pool is x else torch.cat([x.detach(), self.memory])
+        self.memory = kept[: self.memory_size]
+        return mixed
+
+
+class RandomResizeCrop(nn.Module):
+    """BYOL-A's random resize crop: the spectrogram sits in a virtual canvas `virtual_scale` times its size, a crop of
+    drawn frequency and time scales is taken around the centre of the canvas at a random offset, and resized
+    (bilinear) back to the input size. (B, 1, F, T) → (B, 1, F, T).
+
+    Args:
+        virtual_scale: canvas size over the input size (frequency, time).
+        freq_scale: range of the crop height over the input height.
+        time_scale: range of the crop width over the input width.
+    """
+
+    def __init__(self, virtual_scale: tuple[float, float] = (1.0, 1.5), freq_scale: tuple[float, float] = (0.6, 1.5),
+                 time_scale: tuple[float, float] = (0.6, 1.5)) -> None:
+        super().__init__()
+        self.virtual_scale, self.freq_scale, self.time_scale = virtual_scale, freq_scale, time_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = len(x)
+
+        def draw(low: float, high: float) -> torch.Tensor:
+            return low + (high - low) * torch.rand(b, device=x.device)
+
+        # Affine grids in the input's normalised coordinates [-1, 1]: the canvas spans ±virtual_scale, a crop of
+        # scale s spans ±s, its centre moves within the canvas so that the crop stays inside it.
+        scale_f = torch.minimum(draw(*self.freq_scale), torch.full((b,), self.virtual_scale[0], device=x.device))
+        scale_t = torch.minimum(draw(*self.time_scale), torch.full((b,), self.virtual_scale[1], device=x.device))
+        shift_f = (self.virtual_scale[0] - scale_f) * (2 * torch.rand(b, device=x.device) - 1)
+        shift_t = (self.virtual_scale[1] - scale_t) * (2 * torch.rand(b, device=x.device) - 1)
+        theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
+        theta[:, 0, 0], theta[:, 0, 2] = scale_t, shift_t  # x axis of the grid is time
+        theta[:, 1, 1], theta[:, 1, 2] = scale_f, shift_f
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
