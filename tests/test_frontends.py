@@ -41,3 +41,22 @@ def test_stft_is_the_log_magnitude_with_the_tone_in_its_bin() -> None:
     assert int(spec[0, 0, :, 10].argmax()) == 32  # 1000 Hz / (16000 / 512) = 32
     # Hann-windowed unit sine at an exact bin: |X| = n_fft / 4.
     assert float(spec[0, 0, 32, 10]) == pytest.approx(math.log(512 / 4), abs=1e-3)
+
+
+@pytest.mark.parametrize("scale, norm", [("slaney", "slaney"), ("htk", None)])
+def test_log_mel_agrees_with_librosa(scale: str, norm: str | None) -> None:
+    """Stated tolerance: mel power within 1e-4 of librosa's, relative to the largest value."""
+    import numpy as np
+    librosa = pytest.importorskip("librosa")  # the dev extra installs it; the package never needs it
+
+    rng = np.random.default_rng(0)
+    t = np.arange(32000) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 130.8 * t)
+         + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    reference = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=512, hop_length=256, n_mels=64,
+                                               htk=scale == "htk", norm=norm, power=2.0, center=True,
+                                               pad_mode="reflect")  # torchaudio pads by reflection
+    ours = LogMel(16000, 512, 256, 64, mel_scale=scale, mel_norm=norm, eps=1e-12)(torch.from_numpy(x)[None])
+    ours = ours[0, 0].exp().double().numpy()
+    assert ours.shape == reference.shape
+    assert np.abs(ours - reference).max() / reference.max() < 1e-4
