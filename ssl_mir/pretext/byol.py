@@ -100,12 +100,8 @@ class BYOLA(PretextModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         return loss
 
-    def momentum(self) -> float:
-        total = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
-        return target_momentum(self.base_momentum, self.global_step, int(total))
-
     def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
-        tau = self.momentum()
+        tau = target_momentum(self.base_momentum, self.global_step, int(self.trainer.estimated_stepping_batches))
         ema_update(self.target_encoder, self.encoder, tau)
         ema_update(self.target_projector, self.projector, tau)
         self.log("train/target_momentum", tau, batch_size=1)
