@@ -5,7 +5,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ssl_mir.encoders import CRNN, BiRNN, Conv1dEncoder, DenseEncoder, MFCCStats, PatchTransformer, SampleCNN, ShortChunkCNN
+from ssl_mir.encoders import (CRNN, BiRNN, Conv1dEncoder, DenseEncoder, MFCCStats, PatchTransformer, SampleCNN,
+                              ShortChunkCNN, VGGEncoder)
 from ssl_mir.frontends import CQT, STFT, Chroma
 from ssl_mir.export import load_encoder, save_encoder
 
@@ -19,7 +20,8 @@ from ssl_mir.export import load_encoder, save_encoder
                                   lambda: Conv1dEncoder(frontend=CQT(n_octaves=6, std=2.0), channels=[8, 8],
                                                         aggregation="strided"),
                                   lambda: CRNN(frontend=Chroma(mean=1.0), channels=[4, 8], gru_dim=8),
-                                  lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent")])
+                                  lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent"),
+                                  lambda: VGGEncoder(channels=[4, 8], aggregation="max")])
 def test_export_load_round_trip_gives_identical_outputs(tmp_path: Path, make) -> None:
     torch.manual_seed(0)
     enc = make()

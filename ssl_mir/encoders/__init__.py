@@ -9,6 +9,7 @@ from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.encoders.rnn import BiRNN
 from ssl_mir.encoders.samplecnn import SampleCNN
 from ssl_mir.encoders.transformer import PatchTransformer
+from ssl_mir.encoders.vgg import VGGEncoder
 
 __all__ = ["BiRNN", "CRNN", "Conv1dEncoder", "DenseEncoder", "Encoder", "MFCCStats", "PatchTransformer", "SampleCNN",
-           "ShortChunkCNN"]
+           "ShortChunkCNN", "VGGEncoder"]

@@ -7,17 +7,18 @@ import math
 import pytest
 import torch
 
-from ssl_mir.encoders import CRNN, BiRNN, Conv1dEncoder, DenseEncoder
+from ssl_mir.encoders import CRNN, BiRNN, Conv1dEncoder, DenseEncoder, VGGEncoder
 from ssl_mir.frontends import CQT, STFT, Chroma, LogMel, Waveform
 
 
 def small(cls: type, **kw: object):
     sizes = {DenseEncoder: {"hidden": [32, 32], "embed_dim": 16}, Conv1dEncoder: {"channels": [16, 16]},
-             CRNN: {"channels": [8, 16], "gru_dim": 16}, BiRNN: {"hidden": 8}}[cls]
+             CRNN: {"channels": [8, 16], "gru_dim": 16}, BiRNN: {"hidden": 8},
+             VGGEncoder: {"channels": [8, 16]}}[cls]
     return cls(**sizes, **kw)
 
 
-FAMILIES = [DenseEncoder, Conv1dEncoder, CRNN, BiRNN]
+FAMILIES = [DenseEncoder, Conv1dEncoder, VGGEncoder, CRNN, BiRNN]
 FRONTENDS = {"logmel": lambda: LogMel(n_mels=40), "stft": lambda: STFT(n_fft=256), "cqt": lambda: CQT(n_octaves=6),
              "chroma": lambda: Chroma()}
 
@@ -28,7 +29,7 @@ FRONTENDS = {"logmel": lambda: LogMel(n_mels=40), "stft": lambda: STFT(n_fft=256
 def test_frames_have_the_documented_shapes(cls: type, frontend: str, samples: int) -> None:
     enc = small(cls, frontend=FRONTENDS[frontend]()).eval()
     frames_in = samples // 256 + 1
-    reduction = {DenseEncoder: 1, BiRNN: 1, Conv1dEncoder: 4, CRNN: 4}[cls]
+    reduction = {DenseEncoder: 1, BiRNN: 1, Conv1dEncoder: 4, CRNN: 4, VGGEncoder: 4}[cls]
     frames = enc(torch.randn(2, samples))
     assert frames.shape == (2, math.ceil(frames_in / reduction), enc.embed_dim)
     assert enc.frame_rate == pytest.approx(16000 / 256 / reduction)
