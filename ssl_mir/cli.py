@@ -194,8 +194,6 @@ def manifest(args: list[str]) -> None:
 def targets(args: list[str]) -> None:
     """Fit k-means on token features (log-mel, MFCC or CQT) of unlabeled crops and save the centroids: targets for
     BestRQ's `targets:` (HuBERT's first iteration, MERT's k-means teacher)."""
-    from torch.utils.data import DataLoader
-
     from ssl_mir.encoders.transformer import PatchTransformer
     from ssl_mir.pretext.targets import Feature, TokenFeatures, kmeans, save_targets
 
@@ -212,10 +210,8 @@ def targets(args: list[str]) -> None:
     cfg = parser.instantiate_classes(parser.parse_args(args))
     encoder, data = cfg.encoder, cfg.data
     token_features = TokenFeatures(cfg.feature, encoder)
-    data.n_views, data.augment = 1, None
-    data.setup("fit")
     torch.manual_seed(cfg.seed)
-    loader = DataLoader(data.train_set, batch_size=data.batch_size, shuffle=True, num_workers=data.num_workers)
+    loader = data.plain_crops()
     features: list[torch.Tensor] = []
     with torch.no_grad():
         while sum(map(len, features)) < cfg.max_patches:  # passes over the corpus draw new random crops
@@ -232,7 +228,6 @@ def stats(args: list[str]) -> None:
     """Measure the normalisation statistics of a method's encoder front end on unlabeled crops; write them as a
     YAML to compose after the method's (`-c stats.yaml`), so that they become encoder buffers."""
     import yaml
-    from torch.utils.data import DataLoader
 
     from ssl_mir.stats import frontend_stats, stats_config
 
@@ -244,12 +239,9 @@ def stats(args: list[str]) -> None:
     parser.add_argument("--max_batches", type=int, default=20)
     parser.add_argument("--out", type=str, required=True, help="the YAML to write")
     cfg = parser.instantiate_classes(parser.parse_args(args))
-    data = cfg.data
-    data.n_views, data.augment = 1, None
-    data.setup("fit")
-    loader = DataLoader(data.train_set, batch_size=data.batch_size, shuffle=True, num_workers=data.num_workers)
     torch.manual_seed(0)
-    mean, std = frontend_stats(cfg.model.encoder, (b["views"][:, 0] for b in loader), cfg.max_batches)
+    waves = (b["views"][:, 0] for b in cfg.data.plain_crops())
+    mean, std = frontend_stats(cfg.model.encoder, waves, cfg.max_batches)
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     Path(cfg.out).write_text(yaml.safe_dump(stats_config(cfg.model.encoder, mean, std), sort_keys=False))
     print(f"mean {mean:.4f}, std {std:.4f} → {cfg.out}")

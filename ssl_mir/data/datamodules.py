@@ -96,6 +96,12 @@ class PretrainDataModule(pl.LightningDataModule):
         # Full batches only: the contrastive loss assumes the same batch size on every rank.
         return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True, drop_last=True)
 
+    def plain_crops(self) -> DataLoader:
+        """One un-augmented random crop per clip, shuffled, batches of (B, 1, S) under "views": what `ssl-mir stats`
+        and `ssl-mir targets` measure."""
+        crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1)
+        return _loader(crops, self.batch_size, self.num_workers, shuffle=True)
+
 
 class LabeledDataModule(pl.LightningDataModule):
     """Labeled audio with train/valid/test splits, for supervised training and probes.
