@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from functools import cached_property
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
+from ssl_mir.augment.chain import Augmentation
+from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
+from ssl_mir.data.audio import read_crop
+from ssl_mir.data.datasets import ChunkDataset, CropDataset, CropReader
+from ssl_mir.data.decoded import DecodedCache
 from ssl_mir.data.fractions import label_subset
-from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
 from ssl_mir.data.manifest import Manifest, OnBadFile, Row
 from ssl_mir.data.tasks import Task, TaskKind
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
+
+
+def default_workers() -> int:
+    """One loader process per CPU this process may use, at most 8."""
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False,
@@ -31,10 +41,49 @@ def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, 
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
+        prefetch_factor=4 if num_workers > 0 else None,
     )
 
 
-class PretrainDataModule(pl.LightningDataModule):
+class _Pipeline(pl.LightningDataModule):
+    """What both data modules share: where crops are read from (files, or the decoded cache) and how training crops
+    are augmented (per clip in the workers, or per batch on the device after transfer)."""
+
+    sample_rate: int
+
+    def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None) -> None:
+        self.augment = augment
+        self.transforms = augment.parsed() if augment else []
+        self.worker_augment = augment.worker_transform() if augment else None
+        self.batch_augment = augment.batch_transform(self.sample_rate) if augment else None
+        self.decoded_cache = decoded_cache
+        self.num_workers = default_workers() if num_workers is None else num_workers
+
+    def audio_paths(self) -> list[str]:
+        """Every file this data module reads."""
+        raise NotImplementedError
+
+    @cached_property
+    def reader(self) -> CropReader:
+        """Seek-reads of the files, or slices of the decoded cache (built here for the files it lacks)."""
+        if self.decoded_cache is None:
+            return read_crop
+        cache = DecodedCache(self.decoded_cache, self.sample_rate)
+        cache.build(self.audio_paths())
+        return cache.read
+
+    def prepare_data(self) -> None:
+        if self.decoded_cache is not None:
+            self.reader  # noqa: B018  (builds the cache once, before the ranks set up)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        if self.batch_augment is not None and self.trainer is not None and self.trainer.training and "views" in batch:
+            views = batch["views"]  # (B, V, S)
+            batch["views"] = self.batch_augment(views.flatten(0, 1)).unflatten(0, views.shape[:2])  # (B, V, S')
+        return batch
+
+
+class PretrainDataModule(_Pipeline):
     """Random multi-view crops of unlabeled audio.
 
     Args:
@@ -42,12 +91,15 @@ class PretrainDataModule(pl.LightningDataModule):
         sample_rate: rate the audio is resampled to; must match the encoder's.
         crop_samples: samples per view (CLMR: 59049 at 22050 Hz).
         n_views: crops per clip.
-        augment: applied to each view in the workers, (wave (S,), sample_rate) → (S,); e.g. ClmrAugment.
+        augment: waveform augmentations of each view, on the device or in the workers (`augment.chain`); a
+            transform that alters pitch, tempo or loudness logs which downstream tasks it will hurt.
         split: use only this split's rows when the manifest has splits (None: every row).
         batch_size: clips per batch.
-        num_workers: dataloader processes.
+        num_workers: dataloader processes (None: one per available CPU, at most 8).
         on_bad_file: "raise" lists every bad file at setup; "skip" leaves them out, logged and counted.
         max_channels: files with more channels are bad.
+        decoded_cache: a local folder for the corpus decoded and resampled once as int16 memory maps
+            (`data.decoded`); None reads and resamples the files every time.
     """
 
     def __init__(
@@ -56,24 +108,25 @@ class PretrainDataModule(pl.LightningDataModule):
         sample_rate: int = 16000,
         crop_samples: int = 59049,
         n_views: int = 2,
-        augment: WaveTransform | None = None,
+        augment: Augmentation | None = None,
         split: str | None = "train",
         batch_size: int = 48,
-        num_workers: int = 2,
+        num_workers: int | None = None,
         on_bad_file: OnBadFile = "raise",
         max_channels: int = 2,
+        decoded_cache: str | None = None,
     ) -> None:
         super().__init__()
         self.manifest_path = manifest
         self.sample_rate = sample_rate
         self.crop_samples = crop_samples
         self.n_views = n_views
-        self.augment = augment
         self.split = split
         self.batch_size = batch_size
-        self.num_workers = num_workers
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
+        self._set_pipeline(augment, decoded_cache, num_workers)
+        warn_pretraining(self.transforms)
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -87,8 +140,12 @@ class PretrainDataModule(pl.LightningDataModule):
     def n_skipped(self) -> int:
         return len(self.manifest.skipped)
 
+    def audio_paths(self) -> list[str]:
+        return [r.path for r in self.manifest.rows]
+
     def setup(self, stage: str) -> None:
-        self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views, self.augment)
+        self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views,
+                                     self.worker_augment, reader=self.reader)
         if len(self.train_set) < self.batch_size:
             raise ValueError(f"{self.manifest_path}: {len(self.train_set)} clips is fewer than batch_size {self.batch_size}")
 
@@ -99,11 +156,11 @@ class PretrainDataModule(pl.LightningDataModule):
     def plain_crops(self) -> DataLoader:
         """One un-augmented random crop per clip, shuffled, batches of (B, 1, S) under "views": what `ssl-mir stats`
         and `ssl-mir targets` measure."""
-        crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1)
+        crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1, reader=self.reader)
         return _loader(crops, self.batch_size, self.num_workers, shuffle=True)
 
 
-class LabeledDataModule(pl.LightningDataModule):
+class LabeledDataModule(_Pipeline):
     """Labeled audio with train/valid/test splits, for supervised training and probes.
 
     Training draws one random crop per clip; validation and test cut every clip into non-overlapping chunks whose
@@ -122,9 +179,14 @@ class LabeledDataModule(pl.LightningDataModule):
         min_steps_per_epoch: a training epoch is at least this many batches (clips are drawn again), so that a
             small label fraction still trains for a meaningful number of steps per epoch.
         batch_size: crops or chunks per batch.
-        num_workers: dataloader processes.
+        num_workers: dataloader processes (None: one per available CPU, at most 8).
         on_bad_file: "raise" or "skip" bad files, see PretrainDataModule.
         max_channels: files with more channels are bad.
+        augment: waveform augmentations of the training crops (`augment.chain`). One that alters what a trained
+            task's label changes with (pitch shift for a key) is refused here, naming both.
+        label_changes_with: task → the properties its label changes with ("pitch", "tempo", "loudness"); a task
+            left out is judged by its name (`augment.policy.NAME_HINTS`: "key" → pitch, "bpm" → tempo).
+        decoded_cache: a local folder for the decoded, resampled corpus, see PretrainDataModule.
     """
 
     def __init__(
@@ -139,9 +201,12 @@ class LabeledDataModule(pl.LightningDataModule):
         seed: int = 0,
         min_steps_per_epoch: int = 1,
         batch_size: int = 32,
-        num_workers: int = 2,
+        num_workers: int | None = None,
         on_bad_file: OnBadFile = "raise",
         max_channels: int = 2,
+        augment: Augmentation | None = None,
+        label_changes_with: dict[str, list[str]] | None = None,
+        decoded_cache: str | None = None,
     ) -> None:
         super().__init__()
         if not tasks:
@@ -159,9 +224,17 @@ class LabeledDataModule(pl.LightningDataModule):
         self.seed = seed
         self.min_steps_per_epoch = min_steps_per_epoch
         self.batch_size = batch_size
-        self.num_workers = num_workers
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
+        self.changes_with = _changes_with(tasks, label_changes_with or {})
+        self._set_pipeline(augment, decoded_cache, num_workers)
+        self.check_augment()
+
+    def check_augment(self) -> None:
+        """Refuse augmentations that alter what a trained task's label changes with: the target when one is set,
+        else every task."""
+        trained = [self.target] if self.target is not None else list(self.task_kinds)
+        check_labels({t: self.changes_with[t] for t in trained}, self.transforms, "training on these labels")
 
     def derive(self, target: str | None = None, label_fraction: float | None = None, seed: int | None = None,
                chunk_samples: int | None = None) -> LabeledDataModule:
@@ -172,6 +245,7 @@ class LabeledDataModule(pl.LightningDataModule):
         other.label_fraction = self.label_fraction if label_fraction is None else label_fraction
         other.seed = self.seed if seed is None else seed
         _check_choice(other.target, other.label_fraction, self.task_kinds)
+        other.check_augment()
         if chunk_samples is not None:
             if chunk_samples > self.chunk_samples:
                 raise ValueError(f"chunk length {chunk_samples} is longer than data.chunk_samples "
@@ -200,7 +274,8 @@ class LabeledDataModule(pl.LightningDataModule):
 
     @cached_property
     def tasks(self) -> dict[str, Task]:
-        return {name: Task.from_manifest(name, kind, self.splits["train"]) for name, kind in self.task_kinds.items()}
+        return {name: Task.from_manifest(name, kind, self.splits["train"], self.changes_with[name])
+                for name, kind in self.task_kinds.items()}
 
     @cached_property
     def targets(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -221,6 +296,9 @@ class LabeledDataModule(pl.LightningDataModule):
         return self.tasks[self.target]
 
     # ------------------------------------------------------------------ datasets
+    def audio_paths(self) -> list[str]:
+        return [r.path for r in self.checked.rows]
+
     def rows(self, split: str) -> list[Row]:
         rows = self.splits[split].rows
         return [rows[i] for i in self.train_indices] if split == "train" else rows
@@ -234,11 +312,12 @@ class LabeledDataModule(pl.LightningDataModule):
 
     def chunk_dataset(self, split: str) -> ChunkDataset:
         return ChunkDataset(self.rows(split), self.sample_rate, self.chunk_samples, self.split_targets(split),
-                            self.max_chunks)
+                            self.max_chunks, reader=self.reader)
 
     def setup(self, stage: str) -> None:
         self.train_set = CropDataset(self.rows("train"), self.sample_rate, self.chunk_samples, n_views=1,
-                                     targets=self.split_targets("train"))
+                                     transform=self.worker_augment, targets=self.split_targets("train"),
+                                     reader=self.reader)
 
     def train_dataloader(self) -> DataLoader:
         n = max(len(self.train_set), self.batch_size * self.min_steps_per_epoch)
@@ -250,6 +329,14 @@ class LabeledDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return _loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)
+
+
+def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    unknown = sorted(set(declared) - set(tasks))
+    if unknown:
+        raise ValueError(f"data.label_changes_with names {unknown}, which are not in data.tasks {list(tasks)}")
+    return {t: check_properties(declared[t], f"data.label_changes_with.{t}") if t in declared
+            else default_changes_with(t) for t in tasks}
 
 
 def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind]) -> None:

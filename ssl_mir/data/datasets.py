@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -11,8 +11,12 @@ from torch.utils.data import Dataset
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.manifest import Row
 
+# (path, start seconds, duration seconds, sample rate) → (S,) waveform: audio.read_crop or DecodedCache.read.
+CropReader = Callable[[str, float, float, int], torch.Tensor]
+
+
 class WaveTransform(Protocol):
-    """Anything that maps a waveform (S,) at a sample rate to a waveform (S,), e.g. ClmrAugment."""
+    """Anything that maps a waveform (S,) at a sample rate to a waveform (S,), e.g. augment.waveform.CpuAugment."""
 
     def apply(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor: ...
 
@@ -30,6 +34,7 @@ class CropDataset(Dataset):
         n_views: crops per item.
         transform: applied to each view independently, (wave (S,), sample_rate) → (S,).
         targets: per-task target tensors aligned with `rows`, returned under "targets".
+        reader: reads a crop (default: seek-read and resample the file).
     """
 
     def __init__(
@@ -40,9 +45,11 @@ class CropDataset(Dataset):
         n_views: int = 2,
         transform: WaveTransform | None = None,
         targets: dict[str, torch.Tensor] | None = None,
+        reader: CropReader = read_crop,
     ) -> None:
         self.rows = rows
         self.sample_rate = sample_rate
+        self.reader = reader
         self.crop_seconds = crop_samples / sample_rate
         self.n_views = n_views
         self.transform = transform
@@ -56,7 +63,7 @@ class CropDataset(Dataset):
         slack = max(row.duration - self.crop_seconds, 0.0)
         views = []
         for _ in range(self.n_views):
-            wave = read_crop(row.path, float(np.random.uniform(0.0, slack)), self.crop_seconds, self.sample_rate)
+            wave = self.reader(row.path, float(np.random.uniform(0.0, slack)), self.crop_seconds, self.sample_rate)
             views.append(self.transform.apply(wave, self.sample_rate) if self.transform else wave)
         item: dict[str, object] = {"views": torch.stack(views), "index": index}  # views: (V, S)
         if self.targets:
@@ -75,6 +82,7 @@ class ChunkDataset(Dataset):
         chunk_samples: samples per chunk.
         targets: per-task target tensors aligned with `rows`.
         max_chunks: at most this many chunks per clip (None: all).
+        reader: reads a chunk (default: seek-read and resample the file).
     """
 
     def __init__(
@@ -84,9 +92,11 @@ class ChunkDataset(Dataset):
         chunk_samples: int,
         targets: dict[str, torch.Tensor] | None = None,
         max_chunks: int | None = None,
+        reader: CropReader = read_crop,
     ) -> None:
         self.rows = rows
         self.sample_rate = sample_rate
+        self.reader = reader
         self.chunk_seconds = chunk_samples / sample_rate
         self.targets = targets or {}
         self.index: list[tuple[int, float]] = []  # (clip, start seconds)
@@ -100,7 +110,7 @@ class ChunkDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, object]:
         clip, start = self.index[i]
-        wave = read_crop(self.rows[clip].path, start, self.chunk_seconds, self.sample_rate)  # (S,)
+        wave = self.reader(self.rows[clip].path, start, self.chunk_seconds, self.sample_rate)  # (S,)
         item: dict[str, object] = {"wave": wave, "clip": clip}
         if self.targets:
             item["targets"] = {name: t[clip] for name, t in self.targets.items()}

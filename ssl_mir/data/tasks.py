@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from ssl_mir.augment.policy import default_changes_with
 from ssl_mir.data.manifest import Manifest
 
 TaskKind = Literal["multiclass", "multilabel", "regression"]
@@ -22,6 +23,9 @@ class Task:
     The vocabulary (`classes`) comes from the training split only, so that a label seen only in validation or test
     is an error rather than a silently untrained output. Regression targets are learned standardised with the
     training split's `mean` and `std`, and reported in their own units.
+
+    `changes_with` declares the properties of the music the label depends on ("pitch" for a key, "tempo" for a
+    tempo): the task is not invariant to them, so augmentations that alter them are refused (`augment.policy`).
     """
 
     name: str
@@ -29,24 +33,29 @@ class Task:
     classes: tuple[str, ...] = ()
     mean: float = 0.0
     std: float = 1.0
+    changes_with: frozenset[str] = frozenset()
 
     @property
     def num_outputs(self) -> int:
         return 1 if self.kind == "regression" else len(self.classes)
 
     @classmethod
-    def from_manifest(cls, name: str, kind: TaskKind, train: Manifest) -> Task:
+    def from_manifest(cls, name: str, kind: TaskKind, train: Manifest,
+                      changes_with: frozenset[str] | None = None) -> Task:
+        """The task over the training split; `changes_with` defaults to what the name says (`augment.policy`)."""
+        props = default_changes_with(name) if changes_with is None else changes_with
         if kind != "multilabel":  # an empty multilabel cell means "none of the classes"
             train.require_column(name)
         if kind == "regression":
             values = torch.tensor([float(r.labels[name]) for r in train.rows])
-            return cls(name, kind, mean=float(values.mean()), std=float(values.std(unbiased=False)) or 1.0)
+            return cls(name, kind, mean=float(values.mean()), std=float(values.std(unbiased=False)) or 1.0,
+                       changes_with=props)
         values: set[str] = set()
         for row in train.rows:
             values.update(_split(row.labels.get(name, "")) if kind == "multilabel" else [row.labels[name]])
         if len(values) < 2:
             raise ValueError(f"{train.source}: task '{name}' has {len(values)} class(es) in training; need at least 2")
-        return cls(name, kind, tuple(sorted(values)))
+        return cls(name, kind, tuple(sorted(values)), changes_with=props)
 
     def encode(self, value: str, where: str) -> torch.Tensor:
         """One label value → target tensor: class index (long), multi-hot (float) or a float.
@@ -81,7 +90,6 @@ class Task:
         if self.kind != "multilabel":
             manifest.require_column(self.name)
         return torch.stack([self.encode(r.labels.get(self.name, ""), r.path) for r in manifest.rows])
-
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Cross-entropy, binary cross-entropy or MSE on standardised targets. output: (B, num_outputs)."""

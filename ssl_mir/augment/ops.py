@@ -1,0 +1,102 @@
+"""Batched waveform operations: each maps (N, S) waveforms and one parameter per row to (N, S), with torch ops that
+run unchanged on CPU and CUDA. The parameters are drawn elsewhere (`augment.vocabulary`); nothing here is random
+except the noise that `add_noise` and `reverb` generate on the waveforms' device.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Zero padding before FFT filtering, in seconds: the zero-phase responses used here decay well within it, so the
+# end of a clip does not wrap around onto its start.
+FILTER_PAD_S = 0.05
+
+
+def _column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return values.to(device=like.device, dtype=like.dtype).unsqueeze(-1)  # (N, 1)
+
+
+def gain(x: torch.Tensor, gain_db: torch.Tensor) -> torch.Tensor:
+    """Scale each row by its gain in dB. (N, S), (N,) → (N, S)."""
+    return x * _column(10.0 ** (gain_db / 20.0), x)
+
+
+def invert_polarity(x: torch.Tensor) -> torch.Tensor:
+    """Flip the sign of every sample. (N, S) → (N, S)."""
+    return -x
+
+
+def add_noise(x: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+    """Add white Gaussian noise whose RMS is the row's RMS lowered by the row's SNR in dB (audiomentations'
+    AddGaussianSNR). A silent row stays silent. (N, S), (N,) → (N, S)."""
+    rms = x.float().pow(2).mean(dim=-1, keepdim=True).sqrt()  # (N, 1)
+    std = rms / _column(10.0 ** (snr_db / 20.0), rms)
+    return x + (torch.randn_like(x, dtype=torch.float32) * std).to(x.dtype)
+
+
+def butterworth_response(freqs: torch.Tensor, kind: str, cutoff: torch.Tensor, order: torch.Tensor,
+                         bandwidth: torch.Tensor | None = None) -> torch.Tensor:
+    """Magnitude of the analogue Butterworth response of each row at `freqs` (Hz): low-pass 1/√(1 + (f/fc)^2n),
+    high-pass 1/√(1 + (fc/f)^2n), band-pass 1/√(1 + ((f² - fc²)/(f·B))^2n) around fc = the band's geometric centre.
+
+    Args:
+        freqs: (F,) frequencies.
+        kind: "lowpass", "highpass" or "bandpass".
+        cutoff: (N,) cut-off, or for a band-pass the centre, in Hz.
+        order: (N,) filter order n (the roll-off is 6n dB per octave).
+        bandwidth: (N,) band width in Hz, for a band-pass.
+
+    Returns:
+        (N, F) gains in [0, 1].
+    """
+    f = freqs.unsqueeze(0).clamp_min(1e-3)  # (1, F)
+    fc, n = cutoff.unsqueeze(-1), order.unsqueeze(-1)  # (N, 1)
+    if kind == "lowpass":
+        ratio = f / fc
+    elif kind == "highpass":
+        ratio = fc / f
+    elif kind == "bandpass":
+        if bandwidth is None:
+            raise ValueError("a band-pass response needs a bandwidth")
+        ratio = (f**2 - fc**2).abs() / (f * bandwidth.unsqueeze(-1))
+    else:
+        raise ValueError(f"unknown filter kind '{kind}' (lowpass, highpass, bandpass)")
+    return torch.exp(-0.5 * torch.log1p(ratio.clamp_max(1e6) ** (2 * n)))  # (N, F)
+
+
+def fft_filter(x: torch.Tensor, sample_rate: int, response: callable) -> torch.Tensor:  # type: ignore[valid-type]
+    """Multiply each row's spectrum by `response(freqs) → (N, F)` (zero phase), after zero padding. (N, S) → (N, S)."""
+    s = x.shape[-1]
+    n = s + int(FILTER_PAD_S * sample_rate)
+    spectrum = torch.fft.rfft(x.float(), n=n)  # (N, F)
+    freqs = torch.fft.rfftfreq(n, 1.0 / sample_rate, device=x.device)  # (F,)
+    return torch.fft.irfft(spectrum * response(freqs), n=n)[..., :s].to(x.dtype)
+
+
+def delay(x: torch.Tensor, shift: torch.Tensor, volume: float) -> torch.Tensor:
+    """Add one echo `shift` samples later at `volume`, normalised: (x + v · x(t - d)) / (1 + v). (N, S) → (N, S)."""
+    s = x.shape[-1]
+    index = torch.arange(s, device=x.device).unsqueeze(0) - shift.to(x.device).long().unsqueeze(-1)  # (N, S)
+    delayed = torch.gather(x, -1, index.clamp_min(0)) * (index >= 0)
+    return (x + volume * delayed) / (1.0 + volume)
+
+
+def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Tensor) -> torch.Tensor:
+    """Convolve each row with its own generated room response: Gaussian noise decaying by 60 dB over the row's
+    RT60 s, unit energy; mix (1 - w) · dry + w · wet. (N, S) → (N, S)."""
+    s = x.shape[-1]
+    rt60 = rt60.to(x.device).unsqueeze(-1)  # (N, 1)
+    length = max(1, int(float(rt60.max()) * sample_rate))
+    t = torch.arange(length, device=x.device) / sample_rate  # (L,)
+    ir = torch.randn(len(x), length, device=x.device) * 10.0 ** (-3.0 * t / rt60) * (t < rt60)  # (N, L)
+    ir = ir / ir.pow(2).sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
+    n = s + length
+    wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n) * torch.fft.rfft(ir, n=n), n=n)[..., :s]
+    w = _column(wet, x)
+    return ((1.0 - w) * x + w * wet_signal.to(x.dtype))
+
+
+def crop(x: torch.Tensor, start: torch.Tensor, samples: int) -> torch.Tensor:
+    """Cut `samples` samples from each row at its own start. (N, S) → (N, samples)."""
+    index = start.to(x.device).long().unsqueeze(-1) + torch.arange(samples, device=x.device)  # (N, samples)
+    return torch.gather(x, -1, index)

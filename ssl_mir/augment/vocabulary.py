@@ -1,0 +1,351 @@
+"""One vocabulary of waveform augmentations for both backends.
+
+A YAML list such as
+
+    - {name: polarity, p: 0.8}
+    - {name: gain, p: 0.3, min_gain_db: -20, max_gain_db: -1}
+    - {name: one_of, p: 0.8, transforms: [{name: highpass, p: 1}, {name: lowpass, p: 1}]}
+
+parses into `Transform`s. Each one holds its parameter distribution once and can act in both places: `cpu()` is
+the audiomentations transform with the same distribution, run per clip in dataloader workers; `draw` + `apply` run
+the batch on the training device (`augment.batch`). Names and parameter names follow audiomentations, so its
+documentation describes these too. `changes` says which property of the music a transform alters, which is what
+`augment.policy` checks against the labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from audiomentations import (AddGaussianSNR, BandPassFilter, Gain, HighPassFilter, LowPassFilter, OneOf as AmOneOf,
+                             PitchShift as AmPitchShift, PolarityInversion, TimeStretch as AmTimeStretch)
+from audiomentations.core.transforms_interface import BaseWaveformTransform
+
+from ssl_mir.augment import ops, vocoder
+from ssl_mir.augment.waveform import TorchTransform
+
+Params = dict[str, torch.Tensor]
+
+
+def uniform(n: int, low: float, high: float) -> torch.Tensor:
+    """n draws from U(low, high) on the CPU generator (seeded by the run)."""
+    return low + (high - low) * torch.rand(n, dtype=torch.float64)
+
+
+def mel(hz: float) -> float:
+    return 2595.0 * math.log10(1.0 + hz / 700.0)
+
+
+def mel_uniform(n: int, low_hz: float, high_hz: float) -> torch.Tensor:
+    """Frequencies uniform on the mel scale, as audiomentations draws filter cut-offs."""
+    return 700.0 * (10.0 ** (uniform(n, mel(low_hz), mel(high_hz)) / 2595.0) - 1.0)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A waveform augmentation applied to each clip with probability `p`."""
+
+    p: float = 0.5
+    name: ClassVar[str]
+    changes: ClassVar[frozenset[str]] = frozenset()  # properties of the music it alters (augment.policy)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"{self.name}: p must be in [0, 1], got {self.p}")
+
+    def draw(self, n: int) -> Params:
+        """Parameters for n clips."""
+        return {}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        """(N, S) → (N, S) with each row's parameters."""
+        raise NotImplementedError
+
+    def cpu(self) -> BaseWaveformTransform:
+        """The per-clip audiomentations transform with the same parameter distribution."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Polarity(Transform):
+    name: ClassVar[str] = "polarity"
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return ops.invert_polarity(x)
+
+    def cpu(self) -> BaseWaveformTransform:
+        return PolarityInversion(p=self.p)
+
+
+@dataclass(frozen=True)
+class Noise(Transform):
+    """White noise at an SNR uniform in dB."""
+
+    min_snr_db: float = 5.0
+    max_snr_db: float = 40.0
+    name: ClassVar[str] = "noise"
+
+    def draw(self, n: int) -> Params:
+        return {"snr_db": uniform(n, self.min_snr_db, self.max_snr_db)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return ops.add_noise(x, params["snr_db"])
+
+    def cpu(self) -> BaseWaveformTransform:
+        return AddGaussianSNR(self.min_snr_db, self.max_snr_db, p=self.p)
+
+
+@dataclass(frozen=True)
+class GainDb(Transform):
+    """A gain uniform in dB."""
+
+    min_gain_db: float = -12.0
+    max_gain_db: float = 12.0
+    name: ClassVar[str] = "gain"
+    changes: ClassVar[frozenset[str]] = frozenset({"loudness"})
+
+    def draw(self, n: int) -> Params:
+        return {"gain_db": uniform(n, self.min_gain_db, self.max_gain_db)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return ops.gain(x, params["gain_db"])
+
+    def cpu(self) -> BaseWaveformTransform:
+        return Gain(self.min_gain_db, self.max_gain_db, p=self.p)
+
+
+@dataclass(frozen=True)
+class Filter(Transform):
+    """Butterworth filter: cut-off uniform on the mel scale, roll-off a random multiple of 6 dB/octave (order n =
+    roll-off / 6). The batched backend applies the filter's magnitude with zero phase in the frequency domain;
+    audiomentations filters causally (same magnitude, with phase)."""
+
+    min_cutoff_freq: float = 150.0
+    max_cutoff_freq: float = 7500.0
+    min_rolloff: int = 12
+    max_rolloff: int = 24
+    kind: ClassVar[str] = "lowpass"
+
+    def draw(self, n: int) -> Params:
+        order = torch.randint(self.min_rolloff // 6, self.max_rolloff // 6 + 1, (n,)).double()
+        return {"cutoff": mel_uniform(n, self.min_cutoff_freq, self.max_cutoff_freq), "order": order}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        cutoff = params["cutoff"].clamp_max(0.4999 * sample_rate).to(x.device, torch.float32)
+        order = params["order"].to(x.device, torch.float32)
+        return ops.fft_filter(x, sample_rate, lambda f: ops.butterworth_response(f, self.kind, cutoff, order))
+
+    def cpu(self) -> BaseWaveformTransform:
+        cls = LowPassFilter if self.kind == "lowpass" else HighPassFilter
+        return cls(self.min_cutoff_freq, self.max_cutoff_freq, self.min_rolloff, self.max_rolloff, p=self.p)
+
+
+@dataclass(frozen=True)
+class LowPass(Filter):
+    name: ClassVar[str] = "lowpass"
+
+
+@dataclass(frozen=True)
+class HighPass(Filter):
+    min_cutoff_freq: float = 20.0
+    max_cutoff_freq: float = 2400.0
+    name: ClassVar[str] = "highpass"
+    kind: ClassVar[str] = "highpass"
+
+
+@dataclass(frozen=True)
+class BandPass(Transform):
+    """Butterworth band-pass: centre uniform on the mel scale, width a uniform fraction of the centre, band
+    [centre - width / 2, centre + width / 2], roll-off as for `Filter`."""
+
+    min_center_freq: float = 200.0
+    max_center_freq: float = 4000.0
+    min_bandwidth_fraction: float = 0.5
+    max_bandwidth_fraction: float = 1.99
+    min_rolloff: int = 12
+    max_rolloff: int = 24
+    name: ClassVar[str] = "bandpass"
+
+    def draw(self, n: int) -> Params:
+        center = mel_uniform(n, self.min_center_freq, self.max_center_freq)
+        width = center * uniform(n, self.min_bandwidth_fraction, self.max_bandwidth_fraction)
+        order = torch.randint(self.min_rolloff // 6, self.max_rolloff // 6 + 1, (n,)).double()
+        return {"center": center, "bandwidth": width, "order": order}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        center, width = params["center"], params["bandwidth"]
+        low, high = center - width / 2, (center + width / 2).clamp_max(0.4999 * sample_rate)
+        geometric = (low * high).sqrt().to(x.device, torch.float32)
+        band, order = (high - low).to(x.device, torch.float32), params["order"].to(x.device, torch.float32)
+        return ops.fft_filter(x, sample_rate, lambda f: ops.butterworth_response(f, "bandpass", geometric, order, band))
+
+    def cpu(self) -> BaseWaveformTransform:
+        return BandPassFilter(self.min_center_freq, self.max_center_freq, self.min_bandwidth_fraction,
+                              self.max_bandwidth_fraction, self.min_rolloff, self.max_rolloff, p=self.p)
+
+
+@dataclass(frozen=True)
+class Delay(Transform):
+    """One echo at `volume`, its delay uniform on a grid (CLMR: 200–500 ms in 50 ms steps)."""
+
+    min_ms: int = 200
+    max_ms: int = 500
+    step_ms: int = 50
+    volume: float = 0.5
+    name: ClassVar[str] = "delay"
+
+    def draw(self, n: int) -> Params:
+        steps = (self.max_ms - self.min_ms) // self.step_ms + 1
+        return {"delay_ms": (self.min_ms + self.step_ms * torch.randint(steps, (n,))).double()}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        shift = (params["delay_ms"] * sample_rate / 1000).long().clamp_max(x.shape[-1])
+        return ops.delay(x, shift, self.volume)
+
+    def cpu(self) -> BaseWaveformTransform:
+        return TorchTransform(self)
+
+
+@dataclass(frozen=True)
+class Reverb(Transform):
+    """Convolution with a generated room response: RT60 and wet/dry mix uniform."""
+
+    min_rt60: float = 0.1
+    max_rt60: float = 1.0
+    min_wet: float = 0.1
+    max_wet: float = 0.6
+    name: ClassVar[str] = "reverb"
+
+    def draw(self, n: int) -> Params:
+        return {"rt60": uniform(n, self.min_rt60, self.max_rt60), "wet": uniform(n, self.min_wet, self.max_wet)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return ops.reverb(x, sample_rate, params["rt60"].float(), params["wet"].float())
+
+    def cpu(self) -> BaseWaveformTransform:
+        return TorchTransform(self)
+
+
+@dataclass(frozen=True)
+class PitchShift(Transform):
+    """A pitch shift uniform in semitones, duration unchanged."""
+
+    min_semitones: float = -4.0
+    max_semitones: float = 4.0
+    name: ClassVar[str] = "pitch_shift"
+    changes: ClassVar[frozenset[str]] = frozenset({"pitch"})
+
+    def draw(self, n: int) -> Params:
+        return {"semitones": uniform(n, self.min_semitones, self.max_semitones)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return vocoder.pitch_shift(x, params["semitones"])
+
+    def cpu(self) -> BaseWaveformTransform:
+        return AmPitchShift(self.min_semitones, self.max_semitones, p=self.p)
+
+
+@dataclass(frozen=True)
+class TimeStretch(Transform):
+    """Play faster or slower by a rate uniform in [min_rate, max_rate], pitch and length unchanged."""
+
+    min_rate: float = 0.8
+    max_rate: float = 1.25
+    name: ClassVar[str] = "time_stretch"
+    changes: ClassVar[frozenset[str]] = frozenset({"tempo"})
+
+    def draw(self, n: int) -> Params:
+        return {"rate": uniform(n, self.min_rate, self.max_rate)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return vocoder.time_stretch(x, params["rate"])
+
+    def cpu(self) -> BaseWaveformTransform:
+        return AmTimeStretch(self.min_rate, self.max_rate, leave_length_unchanged=True, p=self.p)
+
+
+@dataclass(frozen=True)
+class RandomCrop(Transform):
+    """A crop of `samples` samples at a uniform start: (N, S) → (N, samples), the one transform that changes the
+    length. Always applied (p = 1), so that every clip of a batch keeps one length."""
+
+    p: float = 1.0
+    samples: int = 16000
+    name: ClassVar[str] = "crop"
+
+    def __post_init__(self) -> None:
+        if self.p != 1.0:
+            raise ValueError(f"crop: p must be 1 (a batch needs one length), got {self.p}")
+
+    def draw(self, n: int) -> Params:
+        return {"fraction": torch.rand(n, dtype=torch.float64)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        if x.shape[-1] < self.samples:
+            raise ValueError(f"crop: clips of {x.shape[-1]} samples are shorter than the crop's {self.samples}")
+        start = (params["fraction"] * (x.shape[-1] - self.samples + 1)).floor().long()
+        return ops.crop(x, start, self.samples)
+
+    def cpu(self) -> BaseWaveformTransform:
+        return TorchTransform(self)
+
+
+@dataclass(frozen=True)
+class OneOf(Transform):
+    """With probability p, one of `transforms` chosen uniformly (which then applies with its own p)."""
+
+    transforms: tuple[Transform, ...] = field(default_factory=tuple)
+    name: ClassVar[str] = "one_of"
+
+    @property
+    def alters(self) -> frozenset[str]:
+        return frozenset().union(*(changed(t) for t in self.transforms))
+
+    def draw(self, n: int) -> Params:
+        return {"choice": torch.randint(len(self.transforms), (n,))}
+
+    def cpu(self) -> BaseWaveformTransform:
+        return AmOneOf([t.cpu() for t in self.transforms], p=self.p)
+
+
+VOCABULARY: dict[str, type[Transform]] = {t.name: t for t in (Polarity, Noise, GainDb, LowPass, HighPass, BandPass,
+                                                              Delay, Reverb, PitchShift, TimeStretch, RandomCrop,
+                                                              OneOf)}
+
+
+def changed(transform: Transform) -> frozenset[str]:
+    """The properties a transform (or any member of a one_of) alters."""
+    return transform.alters if isinstance(transform, OneOf) else transform.changes
+
+
+def parse(entries: list[dict[str, Any]], where: str = "augment.transforms") -> list[Transform]:
+    """YAML entries → transforms, with errors that name the entry and what is wrong with it."""
+    transforms = []
+    for i, entry in enumerate(entries):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ValueError(f"{at}: each transform is a mapping with a 'name', got {entry!r}")
+        kwargs = dict(entry)
+        name = kwargs.pop("name")
+        cls = VOCABULARY.get(name)
+        if cls is None:
+            raise ValueError(f"{at}: unknown transform '{name}'; known: {sorted(VOCABULARY)}")
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(kwargs) - set(fields))
+        if unknown:
+            raise ValueError(f"{at} ({name}): unknown parameter(s) {unknown}; {name} takes {fields}")
+        if cls is OneOf:
+            kwargs["transforms"] = tuple(parse(kwargs.get("transforms", []), f"{at}.transforms"))
+            if not kwargs["transforms"]:
+                raise ValueError(f"{at} (one_of): list at least one transform under 'transforms'")
+            if any(isinstance(t, RandomCrop) for t in kwargs["transforms"]):
+                raise ValueError(f"{at} (one_of): crop cannot be one of several choices (it changes the length)")
+        try:
+            transforms.append(cls(**kwargs))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{at}: {err}") from None
+    return transforms
