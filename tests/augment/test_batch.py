@@ -1,0 +1,118 @@
+"""Both backends over whole chains: seeds, shapes, silence, which rows are touched, and the data modules' hooks."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import pytest
+import torch
+
+from ssl_mir.augment.batch import BatchAugment
+from ssl_mir.augment.chain import Augmentation
+from ssl_mir.augment.vocabulary import VOCABULARY, parse
+from ssl_mir.augment.waveform import CpuAugment
+from ssl_mir.data.audio import read_audio
+from ssl_mir.data.datamodules import PretrainDataModule
+from tests.conftest import write_tone
+
+SR = 16000
+EVERY = [{"name": n, "p": 1.0} for n in sorted(VOCABULARY) if n not in ("one_of", "crop")] + [
+    {"name": "crop", "samples": 8000},
+    {"name": "one_of", "p": 1.0, "transforms": [{"name": "highpass", "p": 1.0}, {"name": "lowpass", "p": 1.0}]}]
+
+
+def test_every_name_is_covered() -> None:
+    assert {e["name"] for e in EVERY} == set(VOCABULARY)
+
+
+@pytest.mark.parametrize("entry", EVERY, ids=lambda e: e["name"])
+def test_each_transform_is_seeded_keeps_shape_and_survives_silence(entry: dict) -> None:
+    batch = BatchAugment(parse([entry]), SR)
+    x = 0.1 * torch.randn(4, SR)
+    torch.manual_seed(1)
+    a = batch(x)
+    torch.manual_seed(1)
+    b = batch(x)
+    torch.manual_seed(2)
+    c = batch(x)
+    assert torch.equal(a, b)
+    if entry["name"] != "polarity":  # the one transform without a random parameter
+        assert not torch.equal(a, c)
+    assert a.shape == ((4, 8000) if entry["name"] == "crop" else x.shape)  # crop is the documented exception
+    silent = batch(torch.zeros(4, SR))
+    assert torch.isfinite(silent).all() and silent.abs().max() == 0
+    cpu = CpuAugment(parse([entry]))
+    out = cpu.apply(torch.zeros(SR), SR)
+    assert torch.isfinite(out).all() and out.abs().max() < 1e-6
+    assert out.shape == a.shape[1:]
+
+
+def test_only_the_drawn_rows_change() -> None:
+    torch.manual_seed(0)
+    x = 0.1 * torch.randn(4000, 64)
+    y = BatchAugment(parse([{"name": "polarity", "p": 0.3}]), SR)(x)
+    flipped = (y == -x).all(dim=1)
+    assert ((y == x).all(dim=1) | flipped).all()
+    assert abs(float(flipped.float().mean()) - 0.3) < 0.03
+
+
+def test_one_of_applies_exactly_one_member_per_row() -> None:
+    torch.manual_seed(0)
+    x = torch.ones(1000, 16)
+    chain = [{"name": "one_of", "p": 1.0, "transforms": [{"name": "polarity", "p": 1.0},
+                                                        {"name": "gain", "p": 1.0, "min_gain_db": 6, "max_gain_db": 6}]}]
+    y = BatchAugment(parse(chain), SR)(x)
+    negated, louder = (y == -1).all(dim=1), (y[:, 0] > 1.9).reshape(-1)
+    assert (negated ^ louder).all() and 400 < int(negated.sum()) < 600
+
+
+def test_the_cpu_backend_is_seeded_like_the_workers() -> None:
+    chain = CpuAugment(parse([{"name": "gain", "p": 0.5}, {"name": "reverb", "p": 0.5},
+                              {"name": "pitch_shift", "p": 0.5}]))
+    x = 0.1 * torch.randn(SR)
+
+    def run(seed: int) -> torch.Tensor:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        return torch.stack([chain.apply(x, SR) for _ in range(4)])
+
+    assert torch.equal(run(0), run(0)) and not torch.equal(run(0), run(1))
+
+
+class RecordViews(pl.LightningModule):
+    """Keeps the views training_step receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.seen: list[torch.Tensor] = []
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        self.seen.append(batch["views"].clone())
+        return (self.weight * batch["views"].mean()).sum()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+
+@pytest.mark.parametrize("backend", ["device", "cpu"])
+def test_training_batches_arrive_augmented(backend: str, tmp_path: Path) -> None:
+    """Crops as long as the clips are the clips themselves, so a sure polarity flip must arrive negated."""
+    paths = [write_tone(tmp_path / f"t{i}.wav", freq=200.0 + 50 * i, seconds=0.5) for i in range(4)]
+    data = PretrainDataModule(str(tmp_path), sample_rate=SR, crop_samples=SR // 2, n_views=2, batch_size=4,
+                              num_workers=0, augment=Augmentation([{"name": "polarity", "p": 1.0}], backend))
+    model = RecordViews()
+    pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False).fit(model, datamodule=data)
+    clips = torch.stack([read_audio(p, SR) for p in paths])
+    seen = model.seen[0]  # (4, 2, S)
+    for views in seen:
+        match = [torch.allclose(views[0], -c) for c in clips]
+        assert sum(match) == 1 and torch.equal(views[0], views[1])
+    assert data.plain_crops().dataset[0]["views"].abs().sum() > 0  # stats read plain crops: no hook outside fit
+    first = data.plain_crops().dataset[0]["views"][0]
+    assert any(torch.allclose(first, c) for c in clips)
