@@ -1,9 +1,9 @@
 """Pre-training throughput: the full SimCLR step (decode, crop, CLMR augmentations, model) against the model-only
 step on in-memory tensors of the same shape, in one run, and the model step under fp32 and bf16 autocast.
 
-    .venv/bin/python benchmarks/pretrain_throughput.py --steps 24 --num_workers 2
+    .venv/bin/python benchmarks/pretrain_throughput.py --steps 24 --num_workers 2 [--data.decoded_cache DIR ...]
 
-Needs the built-in corpus (`ssl-mir synth --out data/synth --n 600 --seed 0`).
+Any other argument is passed to the CLI (e.g. `-c configs/augment/clmr.yaml`, `--data.augment.backend cpu`). Needs the built-in corpus (`ssl-mir synth --out data/synth --n 600 --seed 0`).
 """
 
 from __future__ import annotations
@@ -71,19 +71,22 @@ def main() -> None:
     parser.add_argument("--data", default="configs/data/synthetic.yaml")
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--num_workers", type=int, default=2)
-    args = parser.parse_args()
+    args, overrides = parser.parse_known_args()
     sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
     cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
         "-c", args.trainer, "-c", args.data, "-c", args.config, "--data.num_workers", str(args.num_workers),
-        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false"])
+        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false", *overrides])
     model, data, precision = cli.model, cli.datamodule, str(cli.trainer.precision)
     batch = data.batch_size
 
     full = seconds_per_step(model, precision, args.steps, datamodule=data)
     memory = DataLoader(InMemoryViews(batch * (args.steps + WARMUP + 1), data.n_views, data.crop_samples), batch_size=batch)
     only = {p: seconds_per_step(model, p, args.steps, train=memory) for p in ("32-true", "bf16-mixed")}
+    augment = "none" if data.augment is None else (f"{len(data.transforms)} transforms on the {data.augment.backend} "
+                                                   f"backend: {', '.join(t.name for t in data.transforms)}")
     print(f"config: {args.config}  batch {batch} x {data.n_views} views x {data.crop_samples} samples, "
-          f"precision {precision}, {args.num_workers} worker(s), {torch.get_num_threads()} torch threads")
+          f"precision {precision}, {args.num_workers} worker(s), {torch.get_num_threads()} torch threads, "
+          f"decoded cache {data.decoded_cache}, augmentation {augment}")
     print(f"full step      : {batch / full:7.1f} clips/s  ({full:.2f} s/step)")
     print(f"model-only step: {batch / only[precision]:7.1f} clips/s  ({only[precision]:.2f} s/step)")
     print(f"ratio full / model-only throughput: {only[precision] / full:.2f}")

@@ -81,6 +81,13 @@ def plot(stats: Summary, panels: list[tuple[str, str]], path: Path) -> Figure:
     return figure
 
 
+def augmentation(data: LabeledDataModule) -> str:
+    if data.augment is None:
+        return "not augmented"
+    names = ", ".join(f"{t.name} (p {t.p:g})" for t in data.transforms)
+    return f"augmented on the {data.augment.backend} backend by {names}"
+
+
 def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -> str:
     """The full protocol of a comparison, in words, with every number that defines it."""
     p, b = sweep.probe, sweep.supervised
@@ -119,8 +126,8 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **random(X)**: X's architecture with fresh weights per seed and default input normalisation, probed like the rest.
 - **supervised(X)**: X's architecture from fresh weights, trained end to end with a linear head on each subset:
   Adam (lr {b.lr}, weight decay {b.weight_decay}), {b.max_epochs} epochs of at least {b.min_steps_per_epoch} batches of
-  {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz; validated every {b.val_every_n_epochs}
-  epoch(s), the best validation epoch kept;
+  {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz, {augmentation(data)};
+  validated every {b.val_every_n_epochs} epoch(s), the best validation epoch kept;
   chunk logits averaged per clip.
 - **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
   when linear).

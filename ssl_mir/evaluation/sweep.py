@@ -51,9 +51,13 @@ class Sweep:
 
     def check(self, data: LabeledDataModule) -> None:
         """Every error a sweep can know of before it spends any time: bad encoder specs, fractions and task names,
-        label columns missing from the manifest and unknown labels."""
+        label columns missing from the manifest, unknown labels, and augmentation nothing would use (the
+        augmentation policy already ran when the data was configured)."""
         for spec in self.encoders:
             check_spec(spec)
+        if data.augment is not None and not any(s.startswith(SUPERVISED_PREFIX) for s in self.encoders):
+            raise ValueError("data.augment is set, but probes embed un-augmented chunks and no 'supervised:' entry "
+                             "trains end to end here; remove data.augment")
         for f in self.fractions:
             if not 0.0 < f <= 1.0:
                 raise ValueError(f"fractions: {f} is not in (0, 1]")

@@ -99,7 +99,7 @@ class RecordViews(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.0)
 
 
-@pytest.mark.parametrize("backend", ["device", "cpu"])
+@pytest.mark.parametrize("backend", ["device", "cpu", "auto"])
 def test_training_batches_arrive_augmented(backend: str, tmp_path: Path) -> None:
     """Crops as long as the clips are the clips themselves, so a sure polarity flip must arrive negated."""
     paths = [write_tone(tmp_path / f"t{i}.wav", freq=200.0 + 50 * i, seconds=0.5) for i in range(4)]
@@ -108,6 +108,8 @@ def test_training_batches_arrive_augmented(backend: str, tmp_path: Path) -> None
     model = RecordViews()
     pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False).fit(model, datamodule=data)
+    in_workers = backend != "device"  # auto: in the workers, since this model trains on the CPU
+    assert (data.worker_augment is not None) == in_workers and (data.batch_augment is not None) != in_workers
     clips = torch.stack([read_audio(p, SR) for p in paths])
     seen = model.seen[0]  # (4, 2, S)
     for views in seen:

@@ -81,3 +81,18 @@ def test_supervised_key_config_with_pitch_shift_stops_before_training(corpus: Pa
         main(args)
     assert "task 'key'" in str(err.value) and "pitch_shift" in str(err.value)
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_sweep_refuses_augmentation_that_only_probes_would_ignore(corpus: Path, tmp_path: Path) -> None:
+    from ssl_mir.encoders import ShortChunkCNN
+    from ssl_mir.evaluation.compare import augmentation
+    from ssl_mir.evaluation.sweep import Sweep
+    from ssl_mir.export import save_encoder
+
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0,
+                             augment=Augmentation([{"name": "gain", "p": 0.3}]))
+    with pytest.raises(ValueError, match="probes embed un-augmented chunks"):
+        Sweep(["mfcc"]).check(data)
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "cnn")
+    Sweep(["mfcc", f"supervised:{tmp_path / 'cnn'}"]).check(data)  # supervised entries train on augmented crops
+    assert augmentation(data) == "augmented on the auto backend by gain (p 0.3)"
