@@ -6,6 +6,7 @@ except the noise that `add_noise` and `reverb` generate on the waveforms' device
 from __future__ import annotations
 
 import torch
+from scipy.fft import next_fast_len
 
 # Zero padding before FFT filtering, in seconds: the zero-phase responses used here decay well within it, so the
 # end of a clip does not wrap around onto its start.
@@ -67,7 +68,7 @@ def butterworth_response(freqs: torch.Tensor, kind: str, cutoff: torch.Tensor, o
 def fft_filter(x: torch.Tensor, sample_rate: int, response: callable) -> torch.Tensor:  # type: ignore[valid-type]
     """Multiply each row's spectrum by `response(freqs) → (N, F)` (zero phase), after zero padding. (N, S) → (N, S)."""
     s = x.shape[-1]
-    n = s + int(FILTER_PAD_S * sample_rate)
+    n = next_fast_len(s + int(FILTER_PAD_S * sample_rate), real=True)  # a length with small prime factors
     spectrum = torch.fft.rfft(x.float(), n=n)  # (N, F)
     freqs = torch.fft.rfftfreq(n, 1.0 / sample_rate, device=x.device)  # (F,)
     return torch.fft.irfft(spectrum * response(freqs), n=n)[..., :s].to(x.dtype)
@@ -90,7 +91,7 @@ def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Ten
     t = torch.arange(length, device=x.device) / sample_rate  # (L,)
     ir = torch.randn(len(x), length, device=x.device) * 10.0 ** (-3.0 * t / rt60) * (t < rt60)  # (N, L)
     ir = ir / ir.pow(2).sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
-    n = s + length
+    n = next_fast_len(s + length, real=True)
     wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n) * torch.fft.rfft(ir, n=n), n=n)[..., :s]
     w = _column(wet, x)
     return ((1.0 - w) * x + w * wet_signal.to(x.dtype))

@@ -45,13 +45,12 @@ def conflicts(transforms: Iterable[Transform], changes_with: frozenset[str]) -> 
     return [(t.name, p) for t in transforms for p in sorted(changed(t) & changes_with)]
 
 
-def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform], training: str) -> None:
+def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform]) -> None:
     """Refuse augmentations that alter what a trained task's label depends on.
 
     Args:
         tasks: task name → properties its label changes with.
-        transforms: the augmentations applied while training.
-        training: what is being trained, for the message ("supervised training", "the probe").
+        transforms: the augmentations applied to the training crops.
 
     Raises:
         ValueError: naming every task and the augmentation that breaks its labels.
@@ -59,7 +58,7 @@ def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform
     problems = [f"task '{name}' changes with {prop}, and {t} alters {prop}"
                 for name, props in tasks.items() for t, prop in conflicts(transforms, props)]
     if problems:
-        raise ValueError(f"data.augment would corrupt the labels during {training}: " + "; ".join(problems)
+        raise ValueError("data.augment would make the labels of the training crops wrong: " + "; ".join(problems)
                          + ". Remove those transforms, or declare the task's properties with data.label_changes_with")
 
 

@@ -245,7 +245,7 @@ class LabeledDataModule(_Pipeline):
         """Refuse augmentations that alter what a trained task's label changes with: the target when one is set,
         else every task."""
         trained = [self.target] if self.target is not None else list(self.task_kinds)
-        check_labels({t: self.changes_with[t] for t in trained}, self.transforms, "training on these labels")
+        check_labels({t: self.changes_with[t] for t in trained}, self.transforms)
 
     def derive(self, target: str | None = None, label_fraction: float | None = None, seed: int | None = None,
                chunk_samples: int | None = None) -> LabeledDataModule:
