@@ -4,6 +4,9 @@ Which clips a transform touches (probability p) and their parameters are drawn o
 so a seed gives the same draws on CPU and CUDA; noise is generated on the batch's device. Each transform runs once
 per batch on the rows it applies to. This is where BYOL-A v2 and solo-learn (DALI) moved augmentation, so that the
 CPU does not starve the accelerator.
+
+Under DDP every rank draws for the global batch (its rows and every other rank's) and applies its own slice: ranks
+seeded alike consume the generator alike and never repeat each other's draws.
 """
 
 from __future__ import annotations
@@ -28,22 +31,29 @@ class BatchAugment(nn.Module):
         self.sample_rate = sample_rate
 
     @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
+        """Augment this rank's rows. `shard` is (rank, world size): x holds global rows rank·N … rank·N + N - 1."""
+        rank, world = shard
         for transform in self.transforms:
-            x = self.apply_some(transform, x, torch.arange(len(x)))
+            x = self.apply_some(transform, x, torch.arange(len(x) * world), rank * len(x))
         return x
 
-    def apply_some(self, transform: Transform, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Apply `transform` with its probability to each of `rows` of x. (N, S) → (N, S')."""
+    def apply_some(self, transform: Transform, x: torch.Tensor, rows: torch.Tensor, first: int) -> torch.Tensor:
+        """Draw for each global row in `rows` whether `transform` applies, and its parameters; apply it to the rows
+        of x (global rows first … first + N - 1). (N, S) → (N, S')."""
         rows = rows[torch.rand(len(rows)) < transform.p]
         if len(rows) == 0:
             return x
         params = transform.draw(len(rows))
         if isinstance(transform, OneOf):
             for k, member in enumerate(transform.transforms):
-                x = self.apply_some(member, x, rows[params["choice"] == k])
+                x = self.apply_some(member, x, rows[params["choice"] == k], first)
             return x
-        if len(rows) == len(x) and transform.p == 1.0:
-            return transform.apply(x, params, self.sample_rate)
-        index = rows.to(x.device)
-        return x.index_copy(0, index, transform.apply(x.index_select(0, index), params, self.sample_rate))
+        mine = (rows >= first) & (rows < first + len(x))  # rows are sorted: this rank's come in order
+        local = {k: v[mine] for k, v in params.items()}
+        if int(mine.sum()) == len(x):  # every row of x (always so for crop): no gather and scatter
+            return transform.apply(x, local, self.sample_rate)
+        if not bool(mine.any()):
+            return x
+        index = (rows[mine] - first).to(x.device)
+        return x.index_copy(0, index, transform.apply(x.index_select(0, index), local, self.sample_rate))

@@ -1,11 +1,64 @@
 """Batched augmentations of log-scaled spectrograms (B, 1, F, T) on the training device, per-sample random parameters
-from the global torch RNG (seeded by the run). BYOL-A's pair (Niizumi et al., IJCNN 2021; TASLP 2023)."""
+from the global torch RNG (seeded by the run): SpecAugment's masks (Park et al., Interspeech 2019) and BYOL-A's pair
+(Niizumi et al., IJCNN 2021; TASLP 2023)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ssl_mir.configurable import Configurable
+
+
+def draw_masks(batch: int, size: int, count: int, max_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` bands per row along an axis of `size`: widths uniform in {0, …, ⌊max_fraction · size⌋}, starts uniform
+    in {0, …, size - width}. Returns (starts, widths), each (B, count), drawn on the CPU."""
+    widths = torch.randint(int(max_fraction * size) + 1, (batch, count))
+    starts = (torch.rand(batch, count) * (size - widths + 1)).floor().long()
+    return starts, widths
+
+
+def band_mask(starts: torch.Tensor, widths: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
+    """(B, count) bands → (B, size) True inside any band."""
+    index = torch.arange(size, device=device).view(1, 1, size)
+    starts, widths = starts.to(device).unsqueeze(-1), widths.to(device).unsqueeze(-1)
+    return ((index >= starts) & (index < starts + widths)).any(dim=1)
+
+
+class SpecAugment(Configurable, nn.Module):
+    """SpecAugment's frequency and time masks (Park et al., "SpecAugment: A Simple Data Augmentation Method for
+    Automatic Speech Recognition", Interspeech 2019), without time warping: each row gets its own `freq_masks`
+    bands of frequency bins and `time_masks` bands of frames set to `value` (0, the mean of a standardised front
+    end). Widths are fractions of the axis, so one setting fits any front end. (B, 1, F, T) → (B, 1, F, T).
+
+    Args:
+        freq_masks: frequency bands per row (Park et al.'s LibriSpeech policies: 1 or 2).
+        max_freq_fraction: the widest band, as a fraction of the bins (Park et al.: 27 of 80 bins, 0.34).
+        time_masks: time bands per row.
+        max_time_fraction: the widest band, as a fraction of the frames (Park et al.'s upper bound p: 1.0 or 0.2).
+        value: what masked cells become.
+    """
+
+    def __init__(self, freq_masks: int = 2, max_freq_fraction: float = 0.15, time_masks: int = 2,
+                 max_time_fraction: float = 0.1, value: float = 0.0) -> None:
+        super().__init__()
+        for name, fraction in (("max_freq_fraction", max_freq_fraction), ("max_time_fraction", max_time_fraction)):
+            if not 0.0 <= fraction <= 1.0:
+                raise ValueError(f"SpecAugment {name} must be in [0, 1], got {fraction}")
+        self.freq_masks, self.max_freq_fraction = freq_masks, max_freq_fraction
+        self.time_masks, self.max_time_fraction = time_masks, max_time_fraction
+        self.value = value
+
+    def masks(self, spec: torch.Tensor) -> torch.Tensor:
+        """Draw the cells to mask: (B, 1, F, T) → boolean (B, 1, F, T)."""
+        b, _, f, t = spec.shape
+        freq = band_mask(*draw_masks(b, f, self.freq_masks, self.max_freq_fraction), f, spec.device)  # (B, F)
+        time = band_mask(*draw_masks(b, t, self.time_masks, self.max_time_fraction), t, spec.device)  # (B, T)
+        return (freq.unsqueeze(-1) | time.unsqueeze(1)).unsqueeze(1)
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        return spec.masked_fill(self.masks(spec), self.value)
 
 
 class LogMixupExp(nn.Module):

@@ -11,9 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
-from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
-from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, CropReader
@@ -56,8 +54,8 @@ class _Pipeline(pl.LightningDataModule):
     def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None) -> None:
         self.augment = augment
         self.transforms = augment.parsed() if augment else []  # parsed here: a bad entry is a config-time error
-        self.worker_augment: CpuAugment | None = None
-        self.batch_augment: BatchAugment | None = None
+        self.worker_augment = augment.worker_transform() if augment else None
+        self.batch_augment = augment.batch_transform(self.sample_rate) if augment else None
         self.decoded_cache = decoded_cache
         self.num_workers = default_workers() if num_workers is None else num_workers
 
@@ -65,13 +63,6 @@ class _Pipeline(pl.LightningDataModule):
         """Every file this data module reads."""
         raise NotImplementedError
 
-    def _place_augment(self) -> None:
-        """Put the augmentation in the workers or after transfer, once the trainer's device is known."""
-        if self.augment is None:
-            return
-        on_accelerator = self.trainer is not None and self.trainer.strategy.root_device.type != "cpu"
-        self.worker_augment = self.augment.worker_transform(on_accelerator)
-        self.batch_augment = self.augment.batch_transform(self.sample_rate, on_accelerator)
 
     @cached_property
     def reader(self) -> CropReader:
@@ -89,7 +80,8 @@ class _Pipeline(pl.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         if self.batch_augment is not None and self.trainer is not None and self.trainer.training and "views" in batch:
             views = batch["views"]  # (B, V, S)
-            batch["views"] = self.batch_augment(views.flatten(0, 1)).unflatten(0, views.shape[:2])  # (B, V, S')
+            shard = (self.trainer.global_rank, self.trainer.world_size)
+            batch["views"] = self.batch_augment(views.flatten(0, 1), shard).unflatten(0, views.shape[:2])  # (B, V, S')
         return batch
 
 
@@ -154,7 +146,6 @@ class PretrainDataModule(_Pipeline):
         return [r.path for r in self.manifest.rows]
 
     def setup(self, stage: str) -> None:
-        self._place_augment()
         self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views,
                                      self.worker_augment, reader=self.reader)
         if len(self.train_set) < self.batch_size:
@@ -326,7 +317,6 @@ class LabeledDataModule(_Pipeline):
                             self.max_chunks, reader=self.reader)
 
     def setup(self, stage: str) -> None:
-        self._place_augment()
         self.train_set = CropDataset(self.rows("train"), self.sample_rate, self.chunk_samples, n_views=1,
                                      transform=self.worker_augment, targets=self.split_targets("train"),
                                      reader=self.reader)

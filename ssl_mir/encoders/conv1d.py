@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.family import Aggregation, FamilyEncoder
 from ssl_mir.frontends import Frontend
 
@@ -20,13 +21,15 @@ class Conv1dEncoder(FamilyEncoder):
         kernel: kernel length in frames.
         pool: time pooling per layer.
         aggregation: clip pooling (mean, max, strided, recurrent).
+        spec_augment: SpecAugment masks of the front end's output while training (Park et al. 2019).
     """
 
     def __init__(self, sample_rate: int = 16000, frontend: Frontend | None = None,
                  channels: list[int] = [256, 256, 256, 512], kernel: int = 3,  # noqa: B006 (config default)
-                 pool: int = 2, aggregation: Aggregation = "mean") -> None:
+                 pool: int = 2, aggregation: Aggregation = "mean",
+                 spec_augment: SpecAugment | None = None) -> None:
         super().__init__()
-        self.setup(sample_rate, frontend, pool ** len(channels), channels[-1], aggregation)
+        self.setup(sample_rate, frontend, pool ** len(channels), channels[-1], aggregation, spec_augment)
         sizes = [self.bins, *channels]
         self.layers = nn.ModuleList(
             nn.Sequential(nn.Conv1d(a, b, kernel, padding=kernel // 2), nn.BatchNorm1d(b), nn.ReLU(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.family import Aggregation, FamilyEncoder
 from ssl_mir.frontends import Frontend
 
@@ -22,13 +23,15 @@ class CRNN(FamilyEncoder):
         gru_dim: GRU width (the embedding width).
         gru_layers: stacked GRUs (Choi et al.: 2).
         aggregation: clip pooling (mean, max, strided, recurrent; the paper: the last GRU state).
+        spec_augment: SpecAugment masks of the front end's output while training (Park et al. 2019).
     """
 
     def __init__(self, sample_rate: int = 16000, frontend: Frontend | None = None,
                  channels: list[int] = [64, 128, 128, 128], freq_pool: int = 3,  # noqa: B006 (config default)
-                 gru_dim: int = 128, gru_layers: int = 2, aggregation: Aggregation = "recurrent") -> None:
+                 gru_dim: int = 128, gru_layers: int = 2, aggregation: Aggregation = "recurrent",
+                 spec_augment: SpecAugment | None = None) -> None:
         super().__init__()
-        self.setup(sample_rate, frontend, 2 ** len(channels), gru_dim, aggregation)
+        self.setup(sample_rate, frontend, 2 ** len(channels), gru_dim, aggregation, spec_augment)
         self.input_bn = nn.BatchNorm2d(1)
         sizes = [1, *channels]
         self.convs = nn.ModuleList(

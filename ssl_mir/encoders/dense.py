@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.family import Aggregation, FamilyEncoder
 from ssl_mir.frontends import Frontend
 
@@ -21,13 +22,15 @@ class DenseEncoder(FamilyEncoder):
         hidden: widths of the context layers (d2-d2-d2).
         embed_dim: width of the last, per-frame layer (d1).
         aggregation: clip pooling (mean, max, strided, recurrent).
+        spec_augment: SpecAugment masks of the front end's output while training (Park et al. 2019).
     """
 
     def __init__(self, sample_rate: int = 16000, frontend: Frontend | None = None, context: int = 2,
                  hidden: list[int] = [512, 512, 512], embed_dim: int = 256,  # noqa: B006 (config default)
-                 aggregation: Aggregation = "mean") -> None:
+                 aggregation: Aggregation = "mean",
+                 spec_augment: SpecAugment | None = None) -> None:
         super().__init__()
-        self.setup(sample_rate, frontend, 1, embed_dim, aggregation)
+        self.setup(sample_rate, frontend, 1, embed_dim, aggregation, spec_augment)
         self.context = context
         sizes = [self.bins * (2 * context + 1), *hidden]
         self.layers = nn.ModuleList(nn.Sequential(nn.Linear(a, b), nn.ReLU()) for a, b in zip(sizes, sizes[1:]))

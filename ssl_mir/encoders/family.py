@@ -13,6 +13,7 @@ from abc import abstractmethod
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.frontends import Frontend, LogMel
 
@@ -50,8 +51,9 @@ class FamilyEncoder(Encoder):
     `setup(...)` first and then build their layers on `self.bins` input features per frame."""
 
     def setup(self, sample_rate: int, frontend: Frontend | None, time_reduction: int, embed_dim: int,
-              aggregation: Aggregation) -> None:
+              aggregation: Aggregation, spec_augment: SpecAugment | None = None) -> None:
         self.sample_rate, self.embed_dim = sample_rate, embed_dim
+        self.spec_augment = spec_augment
         self.frontend = frontend if frontend is not None else LogMel(sample_rate, n_mels=96)
         rate = self.frontend.get_config().get("sample_rate", sample_rate)
         if rate != sample_rate:
@@ -66,7 +68,10 @@ class FamilyEncoder(Encoder):
         self.aggregator = Aggregator(aggregation, embed_dim)
 
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        return self.states_from_spectrogram(self.frontend(wave))
+        spec = self.frontend(wave)  # (B, 1, F, T)
+        if self.training and self.spec_augment is not None:  # masks while training only, like dropout
+            spec = self.spec_augment(spec)
+        return self.states_from_spectrogram(spec)
 
     @abstractmethod
     def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:

@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.family import Aggregation, FamilyEncoder
 from ssl_mir.frontends import Frontend
 
@@ -21,13 +22,15 @@ class BiRNN(FamilyEncoder):
         hidden: units per direction.
         layers: stacked bidirectional layers.
         aggregation: clip pooling (mean, max, strided, recurrent).
+        spec_augment: SpecAugment masks of the front end's output while training (Park et al. 2019).
     """
 
     def __init__(self, sample_rate: int = 16000, frontend: Frontend | None = None,
                  cell: Literal["lstm", "gru"] = "gru", hidden: int = 128, layers: int = 2,
-                 aggregation: Aggregation = "mean") -> None:
+                 aggregation: Aggregation = "mean",
+                 spec_augment: SpecAugment | None = None) -> None:
         super().__init__()
-        self.setup(sample_rate, frontend, 1, 2 * hidden, aggregation)
+        self.setup(sample_rate, frontend, 1, 2 * hidden, aggregation, spec_augment)
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
         self.rnns = nn.ModuleList(rnn(a, hidden, batch_first=True, bidirectional=True)
                                   for a in [self.bins, *[2 * hidden] * (layers - 1)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.family import Aggregation, FamilyEncoder
 from ssl_mir.frontends import Frontend
 
@@ -20,13 +21,15 @@ class VGGEncoder(FamilyEncoder):
         channels: output channels per block.
         convs_per_block: 3×3 convolutions before each pooling (c2-c2-p1: 2).
         aggregation: clip pooling (mean, max, strided, recurrent).
+        spec_augment: SpecAugment masks of the front end's output while training (Park et al. 2019).
     """
 
     def __init__(self, sample_rate: int = 16000, frontend: Frontend | None = None,
                  channels: list[int] = [64, 128, 256, 512], convs_per_block: int = 2,  # noqa: B006 (config default)
-                 aggregation: Aggregation = "mean") -> None:
+                 aggregation: Aggregation = "mean",
+                 spec_augment: SpecAugment | None = None) -> None:
         super().__init__()
-        self.setup(sample_rate, frontend, 2 ** len(channels), channels[-1], aggregation)
+        self.setup(sample_rate, frontend, 2 ** len(channels), channels[-1], aggregation, spec_augment)
         self.input_bn = nn.BatchNorm2d(1)
         blocks = []
         for c_in, c_out in zip([1, *channels[:-1]], channels):

@@ -126,6 +126,17 @@ def test_pitch_shift_moves_a_sine_by_the_drawn_ratio() -> None:
     assert rms(y[0]) == pytest.approx(float(rms(x[0])), rel=0.1)  # level kept
 
 
+def test_pitch_shift_keeps_a_click_trains_timing() -> None:
+    t = torch.arange(5 * SR) / SR
+    clicks = torch.zeros_like(t)
+    clicks[:: SR // 4] = 1.0
+    y = vocoder.pitch_shift(clicks.repeat(3, 1), torch.tensor([-5.0, 3.0, 7.0]))
+    near_clicks = ((t % 0.25) < 0.04) | ((t % 0.25) > 0.24)  # ±10 ms around each click, after 30 ms of ring
+    for row in y:
+        assert period_s(row) == pytest.approx(0.25, abs=0.006)
+        assert float(row.pow(2)[near_clicks].sum() / row.pow(2).sum()) > 0.75  # the clicks stay sharp
+
+
 @pytest.mark.parametrize("signal", ["clicks", "tone_bursts"])
 def test_time_stretch_changes_a_click_trains_period_by_the_drawn_factor(signal: str) -> None:
     seconds, period = 5.0, 0.25

@@ -95,4 +95,4 @@ def test_a_sweep_refuses_augmentation_that_only_probes_would_ignore(corpus: Path
         Sweep(["mfcc"]).check(data)
     save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "cnn")
     Sweep(["mfcc", f"supervised:{tmp_path / 'cnn'}"]).check(data)  # supervised entries train on augmented crops
-    assert augmentation(data) == "augmented on the auto backend by gain (p 0.3)"
+    assert augmentation(data) == "augmented on the device backend by gain (p 0.3)"
