@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.vocabulary import Transform, parse
-from ssl_mir.augment.waveform import CpuAugment
 
 Backend = Literal["device", "cpu"]
 
@@ -29,11 +27,3 @@ class Augmentation:
 
     def parsed(self) -> list[Transform]:
         return parse(self.transforms, "data.augment.transforms")
-
-    def worker_transform(self) -> CpuAugment | None:
-        """What the dataset applies per clip: the chain on the cpu backend, else nothing."""
-        return CpuAugment(self.parsed()) if self.backend == "cpu" else None
-
-    def batch_transform(self, sample_rate: int) -> BatchAugment | None:
-        """What the data module applies to each training batch on the device: the chain on the device backend."""
-        return BatchAugment(self.parsed(), sample_rate) if self.backend == "device" else None

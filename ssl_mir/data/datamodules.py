@@ -11,7 +11,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
+from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
+from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, CropReader
@@ -54,8 +56,9 @@ class _Pipeline(pl.LightningDataModule):
     def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None) -> None:
         self.augment = augment
         self.transforms = augment.parsed() if augment else []  # parsed here: a bad entry is a config-time error
-        self.worker_augment = augment.worker_transform() if augment else None
-        self.batch_augment = augment.batch_transform(self.sample_rate) if augment else None
+        backend = augment.backend if augment else None
+        self.worker_augment = CpuAugment(self.transforms) if backend == "cpu" else None
+        self.batch_augment = BatchAugment(self.transforms, self.sample_rate) if backend == "device" else None
         self.decoded_cache = decoded_cache
         self.num_workers = default_workers() if num_workers is None else num_workers
 
