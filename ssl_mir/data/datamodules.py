@@ -13,8 +13,8 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
 from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
-from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
+from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, CropReader
 from ssl_mir.data.decoded import DecodedCache
@@ -65,7 +65,6 @@ class _Pipeline(pl.LightningDataModule):
     def audio_paths(self) -> list[str]:
         """Every file this data module reads."""
         raise NotImplementedError
-
 
     @cached_property
     def reader(self) -> CropReader:
