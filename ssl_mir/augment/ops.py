@@ -5,6 +5,8 @@ except the noise that `add_noise` and `reverb` generate on the waveforms' device
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from scipy.fft import next_fast_len
 
@@ -65,7 +67,7 @@ def butterworth_response(freqs: torch.Tensor, kind: str, cutoff: torch.Tensor, o
     return torch.exp(-0.5 * torch.log1p(ratio.clamp_max(1e6) ** (2 * n)))  # (N, F)
 
 
-def fft_filter(x: torch.Tensor, sample_rate: int, response: callable) -> torch.Tensor:  # type: ignore[valid-type]
+def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Multiply each row's spectrum by `response(freqs) → (N, F)` (zero phase), after zero padding. (N, S) → (N, S)."""
     s = x.shape[-1]
     n = next_fast_len(s + int(FILTER_PAD_S * sample_rate), real=True)  # a length with small prime factors
@@ -94,7 +96,7 @@ def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Ten
     n = next_fast_len(s + length, real=True)
     wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n) * torch.fft.rfft(ir, n=n), n=n)[..., :s]
     w = _column(wet, x)
-    return ((1.0 - w) * x + w * wet_signal.to(x.dtype))
+    return (1.0 - w) * x + w * wet_signal.to(x.dtype)
 
 
 def crop(x: torch.Tensor, start: torch.Tensor, samples: int) -> torch.Tensor:

@@ -45,6 +45,11 @@ def mel_uniform(n: int, low_hz: float, high_hz: float) -> torch.Tensor:
     return 700.0 * (10.0 ** (uniform(n, mel(low_hz), mel(high_hz)) / 2595.0) - 1.0)
 
 
+def orders(n: int, min_rolloff: int, max_rolloff: int) -> torch.Tensor:
+    """Butterworth orders for n clips: roll-off a uniform multiple of 6 dB/octave, order = roll-off / 6."""
+    return torch.randint(min_rolloff // 6, max_rolloff // 6 + 1, (n,)).double()
+
+
 @dataclass(frozen=True)
 class Transform:
     """A waveform augmentation applied to each clip with probability `p`."""
@@ -131,8 +136,8 @@ class Filter(Transform):
     kind: ClassVar[str] = "lowpass"
 
     def draw(self, n: int) -> Params:
-        order = torch.randint(self.min_rolloff // 6, self.max_rolloff // 6 + 1, (n,)).double()
-        return {"cutoff": mel_uniform(n, self.min_cutoff_freq, self.max_cutoff_freq), "order": order}
+        return {"cutoff": mel_uniform(n, self.min_cutoff_freq, self.max_cutoff_freq),
+                "order": orders(n, self.min_rolloff, self.max_rolloff)}
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
         cutoff = params["cutoff"].clamp_max(0.4999 * sample_rate).to(x.device, torch.float32)
@@ -173,8 +178,7 @@ class BandPass(Transform):
     def draw(self, n: int) -> Params:
         center = mel_uniform(n, self.min_center_freq, self.max_center_freq)
         width = center * uniform(n, self.min_bandwidth_fraction, self.max_bandwidth_fraction)
-        order = torch.randint(self.min_rolloff // 6, self.max_rolloff // 6 + 1, (n,)).double()
-        return {"center": center, "bandwidth": width, "order": order}
+        return {"center": center, "bandwidth": width, "order": orders(n, self.min_rolloff, self.max_rolloff)}
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
         center, width = params["center"], params["bandwidth"]
