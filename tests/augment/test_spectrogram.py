@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssl_mir.augment.spectrogram import SpecAugment, band_mask, draw_masks
+from ssl_mir.augment.spectrogram import LogMixupExp, RandomResizeCrop, SpecAugment, band_mask, draw_masks
 from ssl_mir.cli import main
 from ssl_mir.encoders import CRNN
 from ssl_mir.export import load_encoder, save_encoder
@@ -66,3 +66,16 @@ def test_pretraining_with_spec_augment_runs(corpus: Path, tmp_path: Path) -> Non
           "--data.batch_size", "2", "--data.num_workers", "0", "--log_to", "csv", "--trainer.fast_dev_run", "true",
           "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false"])
     assert isinstance(load_encoder(tmp_path / "encoder").spec_augment, SpecAugment)
+
+
+@pytest.mark.parametrize("make", [SpecAugment, LogMixupExp, RandomResizeCrop], ids=lambda c: c.__name__)
+def test_spectrogram_augmentations_are_seeded_keep_shape_and_survive_silence(make: type) -> None:
+    spec = torch.randn(4, 1, 32, 64)
+    outs = []
+    for seed in (0, 0, 1):
+        torch.manual_seed(seed)
+        outs.append(make()(spec))
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+    assert outs[0].shape == spec.shape
+    floor = torch.full((4, 1, 32, 64), torch.log(torch.tensor(1e-8)).item())  # log(0 + eps): a silent log-mel
+    assert torch.isfinite(make()(floor)).all() and torch.isfinite(make()(torch.zeros(4, 1, 32, 64))).all()
