@@ -62,15 +62,9 @@ def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform
                          + ". Remove those transforms, or declare the task's properties with data.label_changes_with")
 
 
-def warn_pretraining(transforms: list[Transform]) -> list[str]:
-    """Log, for each transform that alters a property, the downstream tasks the invariance will hurt; returns the
-    messages."""
-    messages = []
+def warn_pretraining(transforms: list[Transform]) -> None:
+    """Log, for each transform that alters a property, the downstream tasks the invariance will hurt."""
     for t in transforms:
         for prop in sorted(changed(t)):
-            messages.append(f"pre-training augmentation {t.name} alters {prop}: the encoder learns to ignore it, "
-                            f"which hurts downstream tasks whose labels change with {prop} "
-                            f"({', '.join(NAME_HINTS[prop])})")
-    for message in messages:
-        log.warning(message)
-    return messages
+            log.warning("pre-training augmentation %s alters %s: the encoder learns to ignore it, which hurts downstream "
+                        "tasks whose labels change with %s (%s)", t.name, prop, prop, ", ".join(NAME_HINTS[prop]))
