@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ssl_mir.augment.vocabulary import OneOf, Transform
+from ssl_mir.augment.transform import Transform
+from ssl_mir.augment.vocabulary import OneOf
 
 
 class BatchAugment(nn.Module):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ssl_mir.augment.vocabulary import Transform, parse
+from ssl_mir.augment.transform import Transform
+from ssl_mir.augment.vocabulary import parse
 
 Backend = Literal["device", "cpu"]
 

@@ -14,7 +14,8 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
-from ssl_mir.augment.vocabulary import Transform, changed
+from ssl_mir.augment.transform import Transform
+from ssl_mir.augment.vocabulary import changed
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ documentation describes these too. `changes` says which property of the music a 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,54 +25,8 @@ from audiomentations import (AddGaussianSNR, BandPassFilter, Gain, HighPassFilte
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 from ssl_mir.augment import ops, vocoder
+from ssl_mir.augment.transform import Params, Transform, mel_uniform, orders, uniform
 from ssl_mir.augment.waveform import TorchTransform
-
-Params = dict[str, torch.Tensor]
-
-
-def uniform(n: int, low: float, high: float) -> torch.Tensor:
-    """n draws from U(low, high) on the CPU generator (seeded by the run)."""
-    return low + (high - low) * torch.rand(n, dtype=torch.float64)
-
-
-def mel(hz: float) -> float:
-    return 2595.0 * math.log10(1.0 + hz / 700.0)
-
-
-def mel_uniform(n: int, low_hz: float, high_hz: float) -> torch.Tensor:
-    """Frequencies uniform on the mel scale, as audiomentations draws filter cut-offs."""
-    return 700.0 * (10.0 ** (uniform(n, mel(low_hz), mel(high_hz)) / 2595.0) - 1.0)
-
-
-def orders(n: int, min_rolloff: int, max_rolloff: int) -> torch.Tensor:
-    """Butterworth orders for n clips: roll-off a uniform multiple of 6 dB/octave, order = roll-off / 6."""
-    return torch.randint(min_rolloff // 6, max_rolloff // 6 + 1, (n,)).double()
-
-
-@dataclass(frozen=True)
-class Transform:
-    """A waveform augmentation applied to each clip with probability `p`."""
-
-    p: float = 0.5
-    name: ClassVar[str]
-    changes: ClassVar[frozenset[str]] = frozenset()  # properties of the music it alters (augment.policy)
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.p <= 1.0:
-            raise ValueError(f"{self.name}: p must be in [0, 1], got {self.p}")
-
-    def draw(self, n: int) -> Params:
-        """Parameters for n clips."""
-        return {}
-
-    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        """(N, S) → (N, S) with each row's parameters."""
-        raise NotImplementedError
-
-    def cpu(self) -> BaseWaveformTransform:
-        """The per-clip audiomentations transform with the same parameter distribution."""
-        raise NotImplementedError
-
 
 @dataclass(frozen=True)
 class Polarity(Transform):

@@ -15,7 +15,7 @@ from audiomentations import Compose
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 if TYPE_CHECKING:
-    from ssl_mir.augment.vocabulary import Transform
+    from ssl_mir.augment.transform import Transform
 
 
 class TorchTransform(BaseWaveformTransform):

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from functools import cached_property
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
+from torch.utils.data import DataLoader, RandomSampler
 
-from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
-from ssl_mir.augment.waveform import CpuAugment
-from ssl_mir.data.audio import read_crop
-from ssl_mir.data.datasets import ChunkDataset, CropDataset, CropReader
-from ssl_mir.data.decoded import DecodedCache
+from ssl_mir.data.datasets import ChunkDataset, CropDataset
 from ssl_mir.data.fractions import label_subset
 from ssl_mir.data.manifest import Manifest, OnBadFile, Row
+from ssl_mir.data.pipeline import Pipeline, loader
 from ssl_mir.data.tasks import Task, TaskKind
 
 log = logging.getLogger(__name__)
@@ -27,67 +22,7 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 
-def default_workers() -> int:
-    """One loader process per CPU this process may use, at most 8."""
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-
-
-def _loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False,
-            sampler: Sampler | None = None) -> DataLoader:
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle and sampler is None,
-        sampler=sampler,
-        drop_last=drop_last,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-        pin_memory=torch.cuda.is_available(),
-        prefetch_factor=4 if num_workers > 0 else None,
-    )
-
-
-class _Pipeline(pl.LightningDataModule):
-    """What both data modules share: where crops are read from (files, or the decoded cache) and how training crops
-    are augmented (per clip in the workers, or per batch on the device after transfer)."""
-
-    sample_rate: int
-
-    def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None) -> None:
-        self.augment = augment
-        self.transforms = augment.parsed() if augment else []  # parsed here: a bad entry is a config-time error
-        backend = augment.backend if augment else None
-        self.worker_augment = CpuAugment(self.transforms) if backend == "cpu" else None
-        self.batch_augment = BatchAugment(self.transforms, self.sample_rate) if backend == "device" else None
-        self.decoded_cache = decoded_cache
-        self.num_workers = default_workers() if num_workers is None else num_workers
-
-    def audio_paths(self) -> list[str]:
-        """Every file this data module reads."""
-        raise NotImplementedError
-
-    @cached_property
-    def reader(self) -> CropReader:
-        """Seek-reads of the files, or slices of the decoded cache (built here for the files it lacks)."""
-        if self.decoded_cache is None:
-            return read_crop
-        cache = DecodedCache(self.decoded_cache, self.sample_rate)
-        cache.build(self.audio_paths())
-        return cache.read
-
-    def prepare_data(self) -> None:
-        if self.decoded_cache is not None:
-            self.reader  # noqa: B018  (builds the cache once, before the ranks set up)
-
-    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
-        if self.batch_augment is not None and self.trainer is not None and self.trainer.training and "views" in batch:
-            views = batch["views"]  # (B, V, S)
-            shard = (self.trainer.global_rank, self.trainer.world_size)
-            batch["views"] = self.batch_augment(views.flatten(0, 1), shard).unflatten(0, views.shape[:2])  # (B, V, S')
-        return batch
-
-
-class PretrainDataModule(_Pipeline):
+class PretrainDataModule(Pipeline):
     """Random multi-view crops of unlabeled audio.
 
     Args:
@@ -155,16 +90,16 @@ class PretrainDataModule(_Pipeline):
 
     def train_dataloader(self) -> DataLoader:
         # Full batches only: the contrastive loss assumes the same batch size on every rank.
-        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True, drop_last=True)
+        return loader(self.train_set, self.batch_size, self.num_workers, shuffle=True, drop_last=True)
 
     def plain_crops(self) -> DataLoader:
         """One un-augmented random crop per clip, shuffled, batches of (B, 1, S) under "views": what `ssl-mir stats`
         and `ssl-mir targets` measure."""
         crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1, reader=self.reader)
-        return _loader(crops, self.batch_size, self.num_workers, shuffle=True)
+        return loader(crops, self.batch_size, self.num_workers, shuffle=True)
 
 
-class LabeledDataModule(_Pipeline):
+class LabeledDataModule(Pipeline):
     """Labeled audio with train/valid/test splits, for supervised training and probes.
 
     Training draws one random crop per clip; validation and test cut every clip into non-overlapping chunks whose
@@ -325,14 +260,14 @@ class LabeledDataModule(_Pipeline):
 
     def train_dataloader(self) -> DataLoader:
         n = max(len(self.train_set), self.batch_size * self.min_steps_per_epoch)
-        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True,
+        return loader(self.train_set, self.batch_size, self.num_workers, shuffle=True,
                        sampler=RandomSampler(self.train_set, num_samples=n))
 
     def val_dataloader(self) -> DataLoader:
-        return _loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers, shuffle=False)
+        return loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return _loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)
+        return loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)
 
 
 def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) -> dict[str, frozenset[str]]:

@@ -10,7 +10,8 @@ import pytest
 import torch
 from scipy.stats import ks_2samp
 
-from ssl_mir.augment.vocabulary import OneOf, mel_uniform, parse
+from ssl_mir.augment.transform import mel_uniform
+from ssl_mir.augment.vocabulary import OneOf, parse
 
 N = 3000
 SR = 16000
