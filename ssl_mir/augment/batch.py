@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from ssl_mir.augment.transform import Transform
-from ssl_mir.augment.vocabulary import OneOf
 
 
 class BatchAugment(nn.Module):
@@ -36,20 +35,16 @@ class BatchAugment(nn.Module):
         """Augment this rank's rows. `shard` is (rank, world size): x holds global rows rank·N … rank·N + N - 1."""
         rank, world = shard
         for transform in self.transforms:
-            x = self.apply_some(transform, x, torch.arange(len(x) * world), rank * len(x))
+            x = self.apply_some(transform, x, len(x) * world, rank * len(x))
         return x
 
-    def apply_some(self, transform: Transform, x: torch.Tensor, rows: torch.Tensor, first: int) -> torch.Tensor:
-        """Draw for each global row in `rows` whether `transform` applies, and its parameters; apply it to the rows
-        of x (global rows first … first + N - 1). (N, S) → (N, S')."""
-        rows = rows[torch.rand(len(rows)) < transform.p]
+    def apply_some(self, transform: Transform, x: torch.Tensor, n_global: int, first: int) -> torch.Tensor:
+        """Draw for each of `n_global` rows whether `transform` applies, and its parameters; apply it to the rows of
+        x (global rows first … first + N - 1). (N, S) → (N, S')."""
+        rows = torch.arange(n_global)[torch.rand(n_global) < transform.p]
         if len(rows) == 0:
             return x
         params = transform.draw(len(rows))
-        if isinstance(transform, OneOf):
-            for k, member in enumerate(transform.transforms):
-                x = self.apply_some(member, x, rows[params["choice"] == k], first)
-            return x
         mine = (rows >= first) & (rows < first + len(x))  # rows are sorted: this rank's come in order
         local = {k: v[mine] for k, v in params.items()}
         if int(mine.sum()) == len(x):  # every row of x (always so for crop): no gather and scatter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,7 +33,7 @@ def orders(n: int, min_rolloff: int, max_rolloff: int) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class Transform:
+class Transform(ABC):
     """A waveform augmentation applied to each clip with probability `p`."""
 
     p: float = 0.5
@@ -47,10 +48,10 @@ class Transform:
         """Parameters for n clips."""
         return {}
 
+    @abstractmethod
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        """(N, S) → (N, S) with each row's parameters."""
-        raise NotImplementedError
+        """(N, S) → (N, S) with each row's parameters; deterministic given them (noise aside)."""
 
+    @abstractmethod
     def cpu(self) -> BaseWaveformTransform:
         """The per-clip audiomentations transform with the same parameter distribution."""
-        raise NotImplementedError

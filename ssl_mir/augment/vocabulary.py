@@ -253,7 +253,9 @@ class RandomCrop(Transform):
 
 @dataclass(frozen=True)
 class OneOf(Transform):
-    """With probability p, one of `transforms` chosen uniformly (which then applies with its own p)."""
+    """With probability p, one of `transforms` chosen uniformly, which then applies with its own p (audiomentations'
+    OneOf). Its parameters hold every member's, prefixed "k.", drawn for every row and used where member k is chosen,
+    so that a row's draws do not depend on the other rows'."""
 
     transforms: tuple[Transform, ...] = field(default_factory=tuple)
     name: ClassVar[str] = "one_of"
@@ -263,7 +265,23 @@ class OneOf(Transform):
         return frozenset().union(*(changed(t) for t in self.transforms))
 
     def draw(self, n: int) -> Params:
-        return {"choice": torch.randint(len(self.transforms), (n,))}
+        params = {"choice": torch.randint(len(self.transforms), (n,))}
+        for k, member in enumerate(self.transforms):
+            params[f"{k}.applies"] = torch.rand(n) < member.p
+            params.update({f"{k}.{key}": value for key, value in member.draw(n).items()})
+        return params
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        for k, member in enumerate(self.transforms):
+            rows = ((params["choice"] == k) & params[f"{k}.applies"]).nonzero().flatten()
+            if len(rows) == 0:
+                continue
+            prefix = f"{k}."
+            own = {key[len(prefix):]: value[rows] for key, value in params.items()
+                   if key.startswith(prefix) and key != f"{k}.applies"}
+            index = rows.to(x.device)
+            x = x.index_copy(0, index, member.apply(x.index_select(0, index), own, sample_rate))
+        return x
 
     def cpu(self) -> BaseWaveformTransform:
         return AmOneOf([t.cpu() for t in self.transforms], p=self.p)

@@ -4,6 +4,7 @@ decoded cache) and where training crops are augmented (per clip in the workers, 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from functools import cached_property
 
 import pytorch_lightning as pl
@@ -38,7 +39,7 @@ def loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, d
     )
 
 
-class Pipeline(pl.LightningDataModule):
+class Pipeline(pl.LightningDataModule, ABC):
     """The base of both data modules: `_set_pipeline` in their `__init__`, `audio_paths` for the cache."""
 
     sample_rate: int
@@ -52,9 +53,9 @@ class Pipeline(pl.LightningDataModule):
         self.decoded_cache = decoded_cache
         self.num_workers = default_workers() if num_workers is None else num_workers
 
+    @abstractmethod
     def audio_paths(self) -> list[str]:
         """Every file this data module reads."""
-        raise NotImplementedError
 
     @cached_property
     def reader(self) -> CropReader:
