@@ -6,7 +6,9 @@ per batch on the rows it applies to. This is where BYOL-A v2 and solo-learn (DAL
 CPU does not starve the accelerator.
 
 Under DDP every rank draws for the global batch (its rows and every other rank's) and applies its own slice: ranks
-seeded alike consume the generator alike and never repeat each other's draws.
+seeded alike consume the generator alike and never repeat each other's draws. The noise a transform generates
+(Gaussian noise, room responses) comes from generators forked and re-seeded per rank for that call, so it differs
+between ranks too, and the ranks' generators stay in step whatever each rank applies.
 """
 
 from __future__ import annotations
@@ -33,23 +35,27 @@ class BatchAugment(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor, shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
         """Augment this rank's rows. `shard` is (rank, world size): x holds global rows rank·N … rank·N + N - 1."""
-        rank, world = shard
         for transform in self.transforms:
-            x = self.apply_some(transform, x, len(x) * world, rank * len(x))
+            x = self.apply_some(transform, x, shard)
         return x
 
-    def apply_some(self, transform: Transform, x: torch.Tensor, n_global: int, first: int) -> torch.Tensor:
-        """Draw for each of `n_global` rows whether `transform` applies, and its parameters; apply it to the rows of
-        x (global rows first … first + N - 1). (N, S) → (N, S')."""
-        rows = torch.arange(n_global)[torch.rand(n_global) < transform.p]
+    def apply_some(self, transform: Transform, x: torch.Tensor, shard: tuple[int, int]) -> torch.Tensor:
+        """Draw for each global row whether `transform` applies, and its parameters; apply it to this rank's rows.
+        (N, S) → (N, S')."""
+        rank, world = shard
+        first = rank * len(x)
+        rows = torch.arange(len(x) * world)[torch.rand(len(x) * world) < transform.p]
         if len(rows) == 0:
             return x
         params = transform.draw(len(rows))
+        noise_seed = int(torch.randint(2**62, (1,))) + rank  # drawn alike on every rank, then made the rank's own
         mine = (rows >= first) & (rows < first + len(x))  # rows are sorted: this rank's come in order
-        local = {k: v[mine] for k, v in params.items()}
-        if int(mine.sum()) == len(x):  # every row of x (always so for crop): no gather and scatter
-            return transform.apply(x, local, self.sample_rate)
         if not bool(mine.any()):
             return x
+        local = {k: v[mine] for k, v in params.items()}
+        every = int(mine.sum()) == len(x)  # every row of x (always so for crop): no gather and scatter
         index = (rows[mine] - first).to(x.device)
-        return x.index_copy(0, index, transform.apply(x.index_select(0, index), local, self.sample_rate))
+        with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+            torch.manual_seed(noise_seed)
+            out = transform.apply(x if every else x.index_select(0, index), local, self.sample_rate)
+        return out if every else x.index_copy(0, index, out)

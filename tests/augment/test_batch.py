@@ -138,3 +138,15 @@ def test_ranks_apply_their_slice_of_the_global_draws() -> None:
         torch.manual_seed(3)
         same_clips.append(chain(x[:4], shard=(rank, 2)))
     assert not torch.equal(*same_clips)
+
+
+def test_ranks_generate_different_noise_and_stay_in_step() -> None:
+    chain = BatchAugment(parse([{"name": "noise", "p": 1.0}, {"name": "gain", "p": 0.5}]), SR)
+    x = 0.1 * torch.randn(4, SR)
+    outs, states = [], []
+    for rank in (0, 1):
+        torch.manual_seed(5)
+        outs.append(chain(x, shard=(rank, 2)))
+        states.append(torch.get_rng_state())
+    assert not torch.allclose(outs[0] - x, outs[1] - x)  # the noise differs between ranks ...
+    assert torch.equal(states[0], states[1])  # ... while their generators stay in step
