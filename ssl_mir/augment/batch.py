@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ssl_mir.augment.transform import Transform
+from ssl_mir.augment.transform import Transform, apply_to_rows
 
 
 class BatchAugment(nn.Module):
@@ -53,9 +53,7 @@ class BatchAugment(nn.Module):
         if not bool(mine.any()):
             return x
         local = {k: v[mine] for k, v in params.items()}
-        every = int(mine.sum()) == len(x)  # every row of x (always so for crop): no gather and scatter
         index = (rows[mine] - first).to(x.device)
         with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
             torch.manual_seed(noise_seed)
-            out = transform.apply(x if every else x.index_select(0, index), local, self.sample_rate)
-        return out if every else x.index_copy(0, index, out)
+            return apply_to_rows(transform, x, index, local, self.sample_rate)

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ssl_mir.augment.transform import Transform
-from ssl_mir.augment.vocabulary import changed
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def check_properties(properties: Iterable[str], where: str) -> frozenset[str]:
 
 def conflicts(transforms: Iterable[Transform], changes_with: frozenset[str]) -> list[tuple[str, str]]:
     """(transform name, property) for every transform that alters a property the label changes with."""
-    return [(t.name, p) for t in transforms for p in sorted(changed(t) & changes_with)]
+    return [(t.name, p) for t in transforms for p in sorted(t.alters & changes_with)]
 
 
 def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform]) -> None:
@@ -66,6 +65,6 @@ def check_labels(tasks: Mapping[str, frozenset[str]], transforms: list[Transform
 def warn_pretraining(transforms: list[Transform]) -> None:
     """Log, for each transform that alters a property, the downstream tasks the invariance will hurt."""
     for t in transforms:
-        for prop in sorted(changed(t)):
+        for prop in sorted(t.alters):
             log.warning("pre-training augmentation %s alters %s: the encoder learns to ignore it, which hurts downstream "
                         "tasks whose labels change with %s (%s)", t.name, prop, prop, ", ".join(NAME_HINTS[prop]))

@@ -40,6 +40,11 @@ class Transform(ABC):
     name: ClassVar[str]
     changes: ClassVar[frozenset[str]] = frozenset()  # properties of the music it alters (augment.policy)
 
+    @property
+    def alters(self) -> frozenset[str]:
+        """The properties this transform alters (a choice of several: what any of them alters)."""
+        return self.changes
+
     def __post_init__(self) -> None:
         if not 0.0 <= self.p <= 1.0:
             raise ValueError(f"{self.name}: p must be in [0, 1], got {self.p}")
@@ -55,3 +60,13 @@ class Transform(ABC):
     @abstractmethod
     def cpu(self) -> BaseWaveformTransform:
         """The per-clip audiomentations transform with the same parameter distribution."""
+
+
+def apply_to_rows(transform: Transform, x: torch.Tensor, index: torch.Tensor, params: Params,
+                  sample_rate: int) -> torch.Tensor:
+    """x with its rows `index` (distinct, sorted, on x's device) replaced by `transform` applied to them with
+    `params` (one row each). When every row is chosen there is no gather and scatter, and the length may change (crop).
+    (N, S) → (N, S')."""
+    if len(index) == len(x):
+        return transform.apply(x, params, sample_rate)
+    return x.index_copy(0, index, transform.apply(x.index_select(0, index), params, sample_rate))

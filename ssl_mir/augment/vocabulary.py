@@ -25,7 +25,7 @@ from audiomentations import (AddGaussianSNR, BandPassFilter, Gain, HighPassFilte
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 from ssl_mir.augment import ops, vocoder
-from ssl_mir.augment.transform import Params, Transform, mel_uniform, orders, uniform
+from ssl_mir.augment.transform import Params, Transform, apply_to_rows, mel_uniform, orders, uniform
 from ssl_mir.augment.waveform import TorchTransform
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ class OneOf(Transform):
 
     @property
     def alters(self) -> frozenset[str]:
-        return frozenset().union(*(changed(t) for t in self.transforms))
+        return frozenset().union(*(t.alters for t in self.transforms))
 
     def draw(self, n: int) -> Params:
         params = {"choice": torch.randint(len(self.transforms), (n,))}
@@ -279,8 +279,7 @@ class OneOf(Transform):
             prefix = f"{k}."
             own = {key[len(prefix):]: value[rows] for key, value in params.items()
                    if key.startswith(prefix) and key != f"{k}.applies"}
-            index = rows.to(x.device)
-            x = x.index_copy(0, index, member.apply(x.index_select(0, index), own, sample_rate))
+            x = apply_to_rows(member, x, rows.to(x.device), own, sample_rate)
         return x
 
     def cpu(self) -> BaseWaveformTransform:
@@ -290,11 +289,6 @@ class OneOf(Transform):
 VOCABULARY: dict[str, type[Transform]] = {t.name: t for t in (Polarity, Noise, GainDb, LowPass, HighPass, BandPass,
                                                               Delay, Reverb, PitchShift, TimeStretch, RandomCrop,
                                                               OneOf)}
-
-
-def changed(transform: Transform) -> frozenset[str]:
-    """The properties a transform (or any member of a one_of) alters."""
-    return transform.alters if isinstance(transform, OneOf) else transform.changes
 
 
 def parse(entries: list[dict[str, Any]], where: str = "augment.transforms") -> list[Transform]:

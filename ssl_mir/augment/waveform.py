@@ -43,7 +43,6 @@ class CpuAugment:
     """The chain per clip, (S,) → (S,) (the data module's WaveTransform), each transform with its own p."""
 
     def __init__(self, transforms: list[Transform]) -> None:
-        self.transforms = transforms
         self.chain = Compose([t.cpu() for t in transforms])
 
     def apply(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:

@@ -50,7 +50,8 @@ class DecodedCache:
 
     def build(self, paths: list[str]) -> int:
         """Decode and append every file not yet cached (or changed since); returns how many were added."""
-        missing = [p for p in paths if file_key(p) not in self.index]
+        keys = {p: file_key(p) for p in paths}
+        missing = [p for p in paths if keys[p] not in self.index]
         if not missing:
             return 0
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ class DecodedCache:
                 shard_file = self.folder / f"shard_{shard:05d}.i16"
             with open(shard_file, "ab") as f:
                 f.write(samples.tobytes())
-            self.index[file_key(path)] = [shard, offset, int(samples.size)]
+            self.index[keys[path]] = [shard, offset, int(samples.size)]
             if (i + 1) % 1000 == 0:
                 log.info("decoded cache: %d / %d files", i + 1, len(missing))
         tmp = self.folder / "index.json.tmp"
