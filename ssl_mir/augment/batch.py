@@ -35,6 +35,7 @@ class BatchAugment(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor, shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
         """Augment this rank's rows. `shard` is (rank, world size): x holds global rows rank·N … rank·N + N - 1."""
+        x = x.clone()  # the transforms write into their rows in place
         for transform in self.transforms:
             x = self.apply_some(transform, x, shard)
         return x

@@ -5,6 +5,7 @@ except the noise that `add_noise` and `reverb` generate on the waveforms' device
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -52,19 +53,21 @@ def butterworth_response(freqs: torch.Tensor, kind: str, cutoff: torch.Tensor, o
     Returns:
         (N, F) gains in [0, 1].
     """
-    f = freqs.unsqueeze(0).clamp_min(1e-3)  # (1, F)
-    fc, n = cutoff.unsqueeze(-1), order.unsqueeze(-1)  # (N, 1)
+    log_f = freqs.clamp_min(1e-3).log().unsqueeze(0)  # (1, F)
+    log_fc, n = cutoff.log().unsqueeze(-1), order.unsqueeze(-1)  # (N, 1)
     if kind == "lowpass":
-        ratio = f / fc
+        log_ratio = log_f - log_fc
     elif kind == "highpass":
-        ratio = fc / f
+        log_ratio = log_fc - log_f
     elif kind == "bandpass":
         if bandwidth is None:
             raise ValueError("a band-pass response needs a bandwidth")
-        ratio = (f**2 - fc**2).abs() / (f * bandwidth.unsqueeze(-1))
+        f = freqs.clamp_min(1e-3).unsqueeze(0)
+        log_ratio = (f**2 - cutoff.unsqueeze(-1) ** 2).abs().clamp_min(1e-12).log() - log_f - bandwidth.log().unsqueeze(-1)
     else:
         raise ValueError(f"unknown filter kind '{kind}' (lowpass, highpass, bandpass)")
-    return torch.exp(-0.5 * torch.log1p(ratio.clamp_max(1e6) ** (2 * n)))  # (N, F)
+    # ratio^2n through log and exp: one transcendental pass instead of pow's two; exp overflows to inf, gain 0
+    return torch.rsqrt(1.0 + torch.exp(2 * n * log_ratio))  # (N, F)
 
 
 def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -77,26 +80,33 @@ def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tens
 
 
 def delay(x: torch.Tensor, shift: torch.Tensor, volume: float) -> torch.Tensor:
-    """Add one echo `shift` samples later at `volume`, normalised: (x + v · x(t - d)) / (1 + v). (N, S) → (N, S)."""
+    """Add one echo `shift` samples later at `volume`, normalised: (x + v · x(t - d)) / (1 + v). (N, S) → (N, S).
+    Rows are grouped by shift (a delay grid has a handful of values), and each group adds a shifted slice."""
     s = x.shape[-1]
-    index = torch.arange(s, device=x.device).unsqueeze(0) - shift.to(x.device).long().unsqueeze(-1)  # (N, S)
-    delayed = torch.gather(x, -1, index.clamp_min(0)) * (index >= 0)
-    return (x + volume * delayed) / (1.0 + volume)
+    out = x / (1.0 + volume)
+    shift = shift.long().cpu()
+    for d in shift.unique().tolist():
+        if d >= s:
+            continue
+        rows = (shift == d).nonzero().flatten().to(x.device)
+        echo = x.index_select(0, rows)  # (R, S)
+        out[rows, d:] += (volume / (1.0 + volume)) * echo[:, :s - d]
+    return out
 
 
 def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Tensor) -> torch.Tensor:
     """Convolve each row with its own generated room response: Gaussian noise decaying by 60 dB over the row's
     RT60 s, unit energy; mix (1 - w) · dry + w · wet. (N, S) → (N, S)."""
     s = x.shape[-1]
-    rt60 = rt60.to(x.device).unsqueeze(-1)  # (N, 1)
+    rt60 = rt60.to(x.device, torch.float32).unsqueeze(-1)  # (N, 1)
     length = max(1, int(float(rt60.max()) * sample_rate))
     t = torch.arange(length, device=x.device) / sample_rate  # (L,)
-    ir = torch.randn(len(x), length, device=x.device) * 10.0 ** (-3.0 * t / rt60) * (t < rt60)  # (N, L)
-    ir = ir / ir.pow(2).sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
+    decay = torch.exp(t * (-3.0 * math.log(10.0) / rt60)) * (t < rt60)  # (N, L) -60 dB at RT60, then 0
+    ir = torch.randn(len(x), length, device=x.device).mul_(decay)
+    ir /= torch.linalg.vector_norm(ir, dim=-1, keepdim=True).clamp_min(1e-12)
     n = next_fast_len(s + length, real=True)
     wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n) * torch.fft.rfft(ir, n=n), n=n)[..., :s]
-    w = _column(wet, x)
-    return (1.0 - w) * x + w * wet_signal.to(x.dtype)
+    return torch.lerp(x, wet_signal.to(x.dtype), _column(wet, x))
 
 
 def crop(x: torch.Tensor, start: torch.Tensor, samples: int) -> torch.Tensor:

@@ -64,9 +64,10 @@ class Transform(ABC):
 
 def apply_to_rows(transform: Transform, x: torch.Tensor, index: torch.Tensor, params: Params,
                   sample_rate: int) -> torch.Tensor:
-    """x with its rows `index` (distinct, sorted, on x's device) replaced by `transform` applied to them with
-    `params` (one row each). When every row is chosen there is no gather and scatter, and the length may change (crop).
-    (N, S) → (N, S')."""
+    """x with its rows `index` (distinct, sorted, on x's device) replaced, in place, by `transform` applied to them
+    with `params` (one row each); a copy of the batch per transform would cost as much as the cheap transforms
+    themselves. When every row is chosen there is no gather and scatter, x is left as it is, and the length may
+    change (crop). (N, S) → (N, S')."""
     if len(index) == len(x):
         return transform.apply(x, params, sample_rate)
-    return x.index_copy(0, index, transform.apply(x.index_select(0, index), params, sample_rate))
+    return x.index_copy_(0, index, transform.apply(x.index_select(0, index), params, sample_rate))

@@ -272,6 +272,7 @@ class OneOf(Transform):
         return params
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        x = x.clone()  # the members write into their rows in place
         for k, member in enumerate(self.transforms):
             rows = ((params["choice"] == k) & params[f"{k}.applies"]).nonzero().flatten()
             if len(rows) == 0:
