@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ssl_mir.augment.transform import Transform, apply_to_rows
+from ssl_mir.augment.transform import Transform
 
 
 class BatchAugment(nn.Module):
@@ -57,4 +57,4 @@ class BatchAugment(nn.Module):
         index = (rows[mine] - first).to(x.device)
         with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
             torch.manual_seed(noise_seed)
-            return apply_to_rows(transform, x, index, local, self.sample_rate)
+            return transform.apply_to_rows(x, index, local, self.sample_rate)

@@ -20,16 +20,6 @@ def _column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(device=like.device, dtype=like.dtype).unsqueeze(-1)  # (N, 1)
 
 
-def gain(x: torch.Tensor, gain_db: torch.Tensor) -> torch.Tensor:
-    """Scale each row by its gain in dB. (N, S), (N,) → (N, S)."""
-    return x * _column(10.0 ** (gain_db / 20.0), x)
-
-
-def invert_polarity(x: torch.Tensor) -> torch.Tensor:
-    """Flip the sign of every sample. (N, S) → (N, S)."""
-    return -x
-
-
 def add_noise(x: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
     """Add white Gaussian noise whose RMS is the row's RMS lowered by the row's SNR in dB (audiomentations'
     AddGaussianSNR). A silent row stays silent. (N, S), (N,) → (N, S)."""

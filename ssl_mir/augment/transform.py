@@ -61,13 +61,29 @@ class Transform(ABC):
     def cpu(self) -> BaseWaveformTransform:
         """The per-clip audiomentations transform with the same parameter distribution."""
 
+    def apply_to_rows(self, x: torch.Tensor, index: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        """x, which the caller owns, with its rows `index` (distinct, sorted, on x's device) replaced in place by this
+        transform applied to them with `params` (one row each): a copy of the batch per transform would cost as much
+        as the cheap transforms themselves. When every row is chosen there is no gather and scatter, and the length
+        may change (crop). (N, S) → (N, S')."""
+        if len(index) == len(x):
+            return self.apply(x, params, sample_rate)
+        return x.index_copy_(0, index, self.apply(x.index_select(0, index), params, sample_rate))
 
-def apply_to_rows(transform: Transform, x: torch.Tensor, index: torch.Tensor, params: Params,
-                  sample_rate: int) -> torch.Tensor:
-    """x with its rows `index` (distinct, sorted, on x's device) replaced, in place, by `transform` applied to them
-    with `params` (one row each); a copy of the batch per transform would cost as much as the cheap transforms
-    themselves. When every row is chosen there is no gather and scatter, x is left as it is, and the length may
-    change (crop). (N, S) → (N, S')."""
-    if len(index) == len(x):
-        return transform.apply(x, params, sample_rate)
-    return x.index_copy_(0, index, transform.apply(x.index_select(0, index), params, sample_rate))
+
+@dataclass(frozen=True)
+class Scale(Transform):
+    """A transform that multiplies each row by a number. Applied to some rows, it is one multiplication of the whole
+    batch (by 1 where it does not apply) instead of a gather, a multiplication and a scatter."""
+
+    @abstractmethod
+    def factor(self, params: Params, n: int) -> torch.Tensor:
+        """(n,) the factor of each of n rows."""
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        return x * self.factor(params, len(x)).to(device=x.device, dtype=x.dtype).unsqueeze(-1)
+
+    def apply_to_rows(self, x: torch.Tensor, index: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        factors = torch.ones(len(x), device=x.device, dtype=x.dtype)
+        factors[index] = self.factor(params, len(index)).to(factors)
+        return x.mul_(factors.unsqueeze(-1))

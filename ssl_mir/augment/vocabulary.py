@@ -25,15 +25,15 @@ from audiomentations import (AddGaussianSNR, BandPassFilter, Gain, HighPassFilte
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 from ssl_mir.augment import ops, vocoder
-from ssl_mir.augment.transform import Params, Transform, apply_to_rows, mel_uniform, orders, uniform
+from ssl_mir.augment.transform import Params, Scale, Transform, mel_uniform, orders, uniform
 from ssl_mir.augment.waveform import TorchTransform
 
 @dataclass(frozen=True)
-class Polarity(Transform):
+class Polarity(Scale):
     name: ClassVar[str] = "polarity"
 
-    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        return ops.invert_polarity(x)
+    def factor(self, params: Params, n: int) -> torch.Tensor:
+        return torch.full((n,), -1.0)
 
     def cpu(self) -> BaseWaveformTransform:
         return PolarityInversion(p=self.p)
@@ -58,7 +58,7 @@ class Noise(Transform):
 
 
 @dataclass(frozen=True)
-class GainDb(Transform):
+class GainDb(Scale):
     """A gain uniform in dB."""
 
     min_gain_db: float = -12.0
@@ -69,8 +69,8 @@ class GainDb(Transform):
     def draw(self, n: int) -> Params:
         return {"gain_db": uniform(n, self.min_gain_db, self.max_gain_db)}
 
-    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        return ops.gain(x, params["gain_db"])
+    def factor(self, params: Params, n: int) -> torch.Tensor:
+        return 10.0 ** (params["gain_db"] / 20.0)
 
     def cpu(self) -> BaseWaveformTransform:
         return Gain(self.min_gain_db, self.max_gain_db, p=self.p)
@@ -272,15 +272,18 @@ class OneOf(Transform):
         return params
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        x = x.clone()  # the members write into their rows in place
+        return self.apply_to_rows(x.clone(), torch.arange(len(x), device=x.device), params, sample_rate)
+
+    def apply_to_rows(self, x: torch.Tensor, index: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        """Each member applies to its own rows of x in place, with no gather of the rows this choice applies to."""
         for k, member in enumerate(self.transforms):
-            rows = ((params["choice"] == k) & params[f"{k}.applies"]).nonzero().flatten()
-            if len(rows) == 0:
+            chosen = (params["choice"] == k) & params[f"{k}.applies"]  # (len(index),)
+            if not bool(chosen.any()):
                 continue
             prefix = f"{k}."
-            own = {key[len(prefix):]: value[rows] for key, value in params.items()
+            own = {key[len(prefix):]: value[chosen] for key, value in params.items()
                    if key.startswith(prefix) and key != f"{k}.applies"}
-            x = apply_to_rows(member, x, rows.to(x.device), own, sample_rate)
+            x = member.apply_to_rows(x, index[chosen.to(index.device)], own, sample_rate)
         return x
 
     def cpu(self) -> BaseWaveformTransform:

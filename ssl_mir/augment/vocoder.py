@@ -39,7 +39,8 @@ def _polar_stft(x: torch.Tensor, n_fft: int, hop: int) -> tuple[torch.Tensor, to
     """Magnitude and phase of the centred (reflect-padded), Hann-windowed STFT, as torch.stft computes it but
     framed here (5x faster than torch.stft on a CPU). (N, S) → (N, T, F) twice."""
     window = torch.hann_window(n_fft, device=x.device)
-    padded = torch.nn.functional.pad(x.float().unsqueeze(1), (n_fft // 2, n_fft // 2), mode="reflect").squeeze(1)
+    x, half = x.float(), n_fft // 2
+    padded = torch.cat([x[:, 1:half + 1].flip(-1), x, x[:, -half - 1:-1].flip(-1)], dim=1)  # reflect, 4x faster
     parts = torch.view_as_real(torch.fft.rfft(padded.unfold(-1, n_fft, hop) * window))  # (N, T, F, 2)
     real, imag = parts[..., 0].contiguous(), parts[..., 1].contiguous()  # strided atan2 is 15x slower
     return torch.addcmul(real * real, imag, imag).sqrt_(), torch.atan2(imag, real)
@@ -62,16 +63,18 @@ def _polar_istft(magnitude: torch.Tensor, phase: torch.Tensor, n_fft: int, hop: 
 def _overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
     """Sum frames placed `hop` apart. (N, T, L) → (N, (T - 1) · hop + L), for a hop that divides L."""
     n, t, size = frames.shape
-    parts = size // hop
-    blocks = frames.new_zeros(n, t + parts - 1, hop)
-    for j, part in enumerate(frames.reshape(n, t, parts, hop).unbind(2)):
+    parts = frames.reshape(n, t, size // hop, hop).unbind(2)  # each (N, T, hop)
+    blocks = frames.new_empty(n, t + len(parts) - 1, hop)
+    blocks[:, :t] = parts[0]
+    blocks[:, t:] = 0.0
+    for j, part in enumerate(parts[1:], start=1):
         blocks[:, j:j + t] += part
     return blocks.view(n, -1)
 
 
-def _principal(angle: torch.Tensor) -> torch.Tensor:
-    """The angle wrapped into [-π, π]."""
-    return angle - 2 * math.pi * torch.round(angle / (2 * math.pi))
+def _wrap_(angle: torch.Tensor) -> torch.Tensor:
+    """The angle wrapped into [-π, π], in place."""
+    return angle.sub_(torch.round(angle * (1 / (2 * math.pi))), alpha=2 * math.pi)
 
 
 def _accumulate(start: torch.Tensor, advance: torch.Tensor) -> torch.Tensor:
@@ -154,8 +157,8 @@ def _pitch_shift(x: torch.Tensor, semitones: torch.Tensor, n_fft: int, hop: int)
     # Instantaneous frequency = expected advance of the bin + deviation within ±π, both scaled by the ratio; the
     # scaled expected advance is wrapped, which keeps the accumulated phase small.
     expected = 2 * math.pi * hop / n_fft * nearest  # (N, 1, F)
-    deviation = _principal(torch.diff(source_phase, dim=1) - expected)  # (N, T - 1, F)
-    advance = deviation.mul_(ratio).add_(_principal(expected * ratio))
+    deviation = _wrap_(torch.diff(source_phase, dim=1).sub_(expected))  # (N, T - 1, F)
+    advance = deviation.mul_(ratio).add_(_wrap_(expected * ratio))
     phase = _lock_phase(magnitude, _accumulate(source_phase[:, :1] * ratio, advance), source_phase)
     return _polar_istft(magnitude, phase, n_fft, hop, x.shape[-1]).to(x.dtype)
 
@@ -169,7 +172,7 @@ def _time_stretch(x: torch.Tensor, rate: torch.Tensor, n_fft: int, hop: int) -> 
     frame = source.floor().long()
     # Output frame u + 1 advances from output frame u by the input's advance from frame ⌊u · rate⌋ to the next
     # (librosa's phase_vocoder). Unscaled, that advance is, modulo 2π, the phase difference itself, wrapped.
-    step = _principal(torch.diff(angle, dim=1))  # (N, T - 1, F) advance from input frame i to i + 1
+    step = _wrap_(torch.diff(angle, dim=1))  # (N, T - 1, F) advance from input frame i to i + 1
     advance = torch.gather(step, 1, frame[:, :-1].clamp_max(t - 2).expand(n, t - 1, f))  # into output frames 1 …
     phase = _accumulate(angle[:, :1], advance)
     phase = _lock_phase(magnitude, phase, torch.gather(angle, 1, frame.clamp_max(t - 1).expand(n, t, f)))

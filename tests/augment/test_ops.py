@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ssl_mir.augment import ops, vocoder
+from ssl_mir.augment.vocabulary import GainDb, Polarity
 
 SR = 16000
 
@@ -38,16 +39,24 @@ def period_s(x: torch.Tensor, hop: int = 80) -> float:
     return lags[int(ac.argmax())] * hop / SR
 
 
-def test_gain_changes_rms_by_the_drawn_db() -> None:
+@pytest.mark.parametrize("some_rows", [False, True])
+def test_gain_changes_rms_by_the_drawn_db(some_rows: bool) -> None:
     x = torch.stack([sine(440), sine(1000), torch.randn(2 * SR) * 0.1])
     db = torch.tensor([-20.0, 6.0, -3.5])
-    y = ops.gain(x, db)
+    gain = GainDb()
+    if some_rows:  # rows 0 and 2 only, in place, by one multiplication of the whole batch
+        y = gain.apply_to_rows(x.clone(), torch.tensor([0, 2]), {"gain_db": db[[0, 2]]}, SR)
+        db[1] = 0.0
+    else:
+        y = gain.apply(x, {"gain_db": db}, SR)
     assert torch.allclose(20 * torch.log10(rms(y) / rms(x)), db, atol=1e-4)
 
 
 def test_polarity_flips_the_sign() -> None:
     x = torch.randn(3, 1000)
-    assert torch.equal(ops.invert_polarity(x), -x)
+    assert torch.equal(Polarity().apply(x, {}, SR), -x)
+    y = Polarity().apply_to_rows(x.clone(), torch.tensor([1]), {}, SR)
+    assert torch.equal(y[1], -x[1]) and torch.equal(y[[0, 2]], x[[0, 2]])
 
 
 def test_noise_is_added_at_the_drawn_snr() -> None:
