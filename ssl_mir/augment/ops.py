@@ -16,6 +16,15 @@ from scipy.fft import next_fast_len
 FILTER_PAD_S = 0.05
 
 
+def chunk_rows(n: int, row_bytes: int, budget: int, device: torch.device) -> int:
+    """Rows per chunk when n rows of `row_bytes` each go through in chunks of at most `budget` bytes, balanced
+    across the chunks, on a CPU; all n elsewhere (an accelerator wants the whole batch at once)."""
+    if device.type != "cpu" or n * row_bytes <= budget:
+        return max(n, 1)
+    chunks = -(-n // max(1, budget // row_bytes))
+    return -(-n // chunks)
+
+
 def _column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(device=like.device, dtype=like.dtype).unsqueeze(-1)  # (N, 1)
 
@@ -53,11 +62,12 @@ def butterworth_response(freqs: torch.Tensor, kind: str, cutoff: torch.Tensor, o
         if bandwidth is None:
             raise ValueError("a band-pass response needs a bandwidth")
         f = freqs.clamp_min(1e-3).unsqueeze(0)
-        log_ratio = (f**2 - cutoff.unsqueeze(-1) ** 2).abs().clamp_min(1e-12).log() - log_f - bandwidth.log().unsqueeze(-1)
+        distance = (f**2 - cutoff.unsqueeze(-1) ** 2).abs().clamp_min(1e-12)  # (N, F) |f² - fc²|
+        log_ratio = distance.log_().sub_(log_f).sub_(bandwidth.log().unsqueeze(-1))
     else:
         raise ValueError(f"unknown filter kind '{kind}' (lowpass, highpass, bandpass)")
     # ratio^2n through log and exp: one transcendental pass instead of pow's two; exp overflows to inf, gain 0
-    return torch.rsqrt(1.0 + torch.exp(2 * n * log_ratio))  # (N, F)
+    return log_ratio.mul_(2 * n).exp_().add_(1.0).rsqrt_()  # (N, F)
 
 
 def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -66,7 +76,7 @@ def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tens
     n = next_fast_len(s + int(FILTER_PAD_S * sample_rate), real=True)  # a length with small prime factors
     spectrum = torch.fft.rfft(x.float(), n=n)  # (N, F)
     freqs = torch.fft.rfftfreq(n, 1.0 / sample_rate, device=x.device)  # (F,)
-    return torch.fft.irfft(spectrum * response(freqs), n=n)[..., :s].to(x.dtype)
+    return torch.fft.irfft(spectrum.mul_(response(freqs)), n=n)[..., :s].to(x.dtype)
 
 
 def delay(x: torch.Tensor, shift: torch.Tensor, volume: float) -> torch.Tensor:
@@ -91,11 +101,11 @@ def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Ten
     rt60 = rt60.to(x.device, torch.float32).unsqueeze(-1)  # (N, 1)
     length = max(1, int(float(rt60.max()) * sample_rate))
     t = torch.arange(length, device=x.device) / sample_rate  # (L,)
-    decay = torch.exp(t * (-3.0 * math.log(10.0) / rt60)) * (t < rt60)  # (N, L) -60 dB at RT60, then 0
+    decay = torch.exp_(t * (-3.0 * math.log(10.0) / rt60)).mul_(t < rt60)  # (N, L) -60 dB at RT60, then 0
     ir = torch.randn(len(x), length, device=x.device).mul_(decay)
     ir /= torch.linalg.vector_norm(ir, dim=-1, keepdim=True).clamp_min(1e-12)
     n = next_fast_len(s + length, real=True)
-    wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n) * torch.fft.rfft(ir, n=n), n=n)[..., :s]
+    wet_signal = torch.fft.irfft(torch.fft.rfft(x.float(), n=n).mul_(torch.fft.rfft(ir, n=n)), n=n)[..., :s]
     return torch.lerp(x, wet_signal.to(x.dtype), _column(wet, x))
 
 

