@@ -58,7 +58,8 @@ class SpecAugment(Configurable, nn.Module):
         return (freq.unsqueeze(-1) | time.unsqueeze(1)).unsqueeze(1)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        return spec.masked_fill(self.masks(spec), self.value)
+        """Masked while training only, like dropout: as a submodule it follows its encoder's train() and eval()."""
+        return spec.masked_fill(self.masks(spec), self.value) if self.training else spec
 
 
 class LogMixupExp(nn.Module):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.frontends import LogMel
 
@@ -25,6 +26,7 @@ class ShortChunkCNN(Encoder):
         channels: output channels of each conv layer (Won et al.: 128, 128, 256, 256, 256, 256, 512).
         mel_mean: log-mel normalisation mean (a buffer).
         mel_std: log-mel normalisation std (a buffer).
+        spec_augment: SpecAugment masks of the normalised log-mel while training (Park et al. 2019).
     """
 
     def __init__(
@@ -36,12 +38,14 @@ class ShortChunkCNN(Encoder):
         channels: list[int] = [128, 128, 256, 256, 256, 256, 512],  # noqa: B006 (config default)
         mel_mean: float = 0.0,
         mel_std: float = 1.0,
+        spec_augment: SpecAugment | None = None,
     ) -> None:
         super().__init__()
         self.sample_rate = sample_rate
         self.embed_dim = channels[-1]
         self.frame_rate = sample_rate / hop_length / 2 ** len(channels)
         self.frontend = LogMel(sample_rate, n_fft, hop_length, n_mels, mean=mel_mean, std=mel_std)
+        self.spec_augment = spec_augment
         self.input_bn = nn.BatchNorm2d(1)
         self.layers = nn.ModuleList(
             nn.Sequential(
@@ -54,7 +58,10 @@ class ShortChunkCNN(Encoder):
         )
 
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        x = self.input_bn(self.frontend(wave))  # (B, 1, F, T)
+        x = self.frontend(wave)  # (B, 1, F, T)
+        if self.spec_augment is not None:  # masks while training only
+            x = self.spec_augment(x)
+        x = self.input_bn(x)
         states = []
         for layer in self.layers:
             x = layer(x)  # (B, C_l, F_l, T_l)

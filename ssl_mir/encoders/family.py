@@ -69,7 +69,7 @@ class FamilyEncoder(Encoder):
 
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
         spec = self.frontend(wave)  # (B, 1, F, T)
-        if self.training and self.spec_augment is not None:  # masks while training only, like dropout
+        if self.spec_augment is not None:  # masks while training only
             spec = self.spec_augment(spec)
         return self.states_from_spectrogram(spec)
 

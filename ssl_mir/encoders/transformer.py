@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.frontends import LogMel
 
@@ -85,6 +86,8 @@ class PatchTransformer(Encoder):
         max_time_patches: time patches a learned table holds.
         mel_mean: log-mel normalisation mean (a buffer).
         mel_std: log-mel normalisation std (a buffer).
+        spec_augment: SpecAugment masks of the normalised log-mel while training (Park et al. 2019), in the encoder's
+            own forward only: masked-prediction methods read `patches()`, whose targets stay whole.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class PatchTransformer(Encoder):
         max_time_patches: int = 64,
         mel_mean: float = 0.0,
         mel_std: float = 1.0,
+        spec_augment: SpecAugment | None = None,
     ) -> None:
         super().__init__()
         if n_mels % patch_freq:
@@ -114,6 +118,7 @@ class PatchTransformer(Encoder):
         self.patch_dim = patch_freq * patch_time
         self.freq_patches = n_mels // patch_freq
         self.frontend = LogMel(sample_rate, n_fft, hop_length, n_mels, mean=mel_mean, std=mel_std)
+        self.spec_augment = spec_augment
         self.patch_embed = nn.Linear(self.patch_dim, dim)
         self.learned = None
         if positions == "learned":
@@ -125,10 +130,14 @@ class PatchTransformer(Encoder):
     def patches(self, wave: torch.Tensor) -> tuple[torch.Tensor, Grid]:
         """(B, S) → normalised log-mel patches (B, N, patch_freq·patch_time), frequency-major, and the grid (F', T').
         Trailing frames that do not fill a patch are dropped."""
-        mel = self.frontend(wave)[:, 0]  # (B, F, T)
+        return self.patchify(self.frontend(wave))
+
+    def patchify(self, spec: torch.Tensor) -> tuple[torch.Tensor, Grid]:
+        """(B, 1, F, T) → patches (B, N, patch_freq·patch_time) and the grid (F', T'), as `patches`."""
+        mel = spec[:, 0]  # (B, F, T)
         t = mel.shape[-1] // self.patch_time
         if t == 0:
-            raise ValueError(f"input of {wave.shape[-1]} samples is shorter than one patch of {self.patch_time} frames")
+            raise ValueError(f"input of {mel.shape[-1]} frames is shorter than one patch of {self.patch_time} frames")
         b = mel.shape[0]
         mel = mel[..., : t * self.patch_time].reshape(b, self.freq_patches, self.patch_freq, t, self.patch_time)
         return mel.permute(0, 1, 3, 2, 4).reshape(b, self.freq_patches * t, self.patch_dim), (self.freq_patches, t)
@@ -158,7 +167,10 @@ class PatchTransformer(Encoder):
         return states
 
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        patches, grid = self.patches(wave)
+        spec = self.frontend(wave)  # (B, 1, F, T)
+        if self.spec_augment is not None:  # masks while training only
+            spec = self.spec_augment(spec)
+        patches, grid = self.patchify(spec)
         states = self.encode(self.tokens(patches) + self.positions(grid))
         b = wave.shape[0]
         return [h.view(b, grid[0], grid[1], -1).mean(dim=1) for h in states]  # each (B, T', D)

@@ -9,7 +9,7 @@ import torch
 
 from ssl_mir.augment.spectrogram import LogMixupExp, RandomResizeCrop, SpecAugment, band_mask, draw_masks
 from ssl_mir.cli import main
-from ssl_mir.encoders import CRNN
+from ssl_mir.encoders import CRNN, PatchTransformer, ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -44,19 +44,36 @@ def test_silence_and_bad_settings() -> None:
         SpecAugment(max_time_fraction=1.5)
 
 
-def test_encoder_masks_while_training_only_and_exports_the_setting(tmp_path: Path) -> None:
-    encoder = CRNN(channels=[4, 8], gru_dim=16, spec_augment=SpecAugment(max_freq_fraction=0.5, max_time_fraction=0.5))
+SPEC_AUGMENTED = {
+    "crnn": lambda masks: CRNN(channels=[4, 8], gru_dim=16, spec_augment=masks),
+    "short_chunk_cnn": lambda masks: ShortChunkCNN(channels=[4, 8], spec_augment=masks),
+    "transformer": lambda masks: PatchTransformer(dim=24, depth=1, heads=2, spec_augment=masks),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_AUGMENTED))
+def test_encoder_masks_while_training_only_and_exports_the_setting(name: str, tmp_path: Path) -> None:
+    encoder = SPEC_AUGMENTED[name](SpecAugment(max_freq_fraction=0.5, max_time_fraction=0.5))
     wave = torch.randn(2, 16000)
     encoder.train()
     torch.manual_seed(0)
-    a = encoder.hidden_states(wave)[0]
+    a = encoder.hidden_states(wave)[-1]
     torch.manual_seed(1)
-    assert not torch.allclose(a, encoder.hidden_states(wave)[0])
+    assert not torch.allclose(a, encoder.hidden_states(wave)[-1])
     encoder.eval()
-    save_encoder(encoder, tmp_path / "crnn")
-    loaded = load_encoder(tmp_path / "crnn")
+    torch.testing.assert_close(encoder(wave), encoder(wave))  # no masks in eval
+    save_encoder(encoder, tmp_path / name)
+    loaded = load_encoder(tmp_path / name)
     assert isinstance(loaded.spec_augment, SpecAugment) and loaded.spec_augment.max_freq_fraction == 0.5
     torch.testing.assert_close(loaded(wave), encoder(wave))
+
+
+def test_masked_prediction_targets_stay_whole() -> None:
+    """MAE and BEST-RQ read the transformer's patches as targets: SpecAugment must not mask them."""
+    encoder = PatchTransformer(dim=24, depth=1, heads=2, spec_augment=SpecAugment(max_freq_fraction=1.0)).train()
+    wave = torch.randn(2, 16000)
+    plain = PatchTransformer(dim=24, depth=1, heads=2)
+    torch.testing.assert_close(encoder.patches(wave)[0], plain.patches(wave)[0])
 
 
 def test_pretraining_with_spec_augment_runs(corpus: Path, tmp_path: Path) -> None:
