@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import pytest
 import torch
 
+from ssl_mir.augment import transform as transform_module
 from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.vocabulary import VOCABULARY, parse
@@ -150,3 +151,21 @@ def test_ranks_generate_different_noise_and_stay_in_step() -> None:
         states.append(torch.get_rng_state())
     assert not torch.allclose(outs[0] - x, outs[1] - x)  # the noise differs between ranks ...
     assert torch.equal(states[0], states[1])  # ... while their generators stay in step
+
+
+@pytest.mark.parametrize("entry", [e for e in EVERY if e["name"] not in ("noise", "reverb")], ids=lambda e: e["name"])
+def test_row_chunks_on_a_cpu_give_the_one_call_result(entry: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunked rows (on a CPU) and one call agree, on some rows and on all (where the length may change). Noise and
+    reverb draw their noise per chunk, so only their shape and their rows are the same."""
+    transform = parse([entry])[0]
+    torch.manual_seed(0)
+    x, params = 0.1 * torch.randn(6, SR), transform.draw(6)
+    whole = transform.apply(x, params, SR)
+    monkeypatch.setattr(transform_module, "CPU_CHUNK_BYTES", 1)  # one row per chunk
+    torch.testing.assert_close(transform.apply_to_rows(x.clone(), torch.arange(6), params, SR), whole)
+    if entry["name"] == "crop":
+        return  # applies to every row or none
+    rows = torch.tensor([1, 2, 4])
+    some = transform.apply_to_rows(x.clone(), rows, {k: v[rows] for k, v in params.items()}, SR)
+    torch.testing.assert_close(some[rows], whole[rows])
+    assert torch.equal(some[[0, 3, 5]], x[[0, 3, 5]])

@@ -58,5 +58,5 @@ def test_chunks_on_the_cpu_give_the_whole_batchs_result(monkeypatch: pytest.Monk
     torch.manual_seed(0)
     x, semitones = 0.1 * torch.randn(5, SR), torch.tensor([-7.0, -2.5, 0.0, 3.0, 7.0])
     whole = vocoder.pitch_shift(x, semitones)
-    monkeypatch.setattr(vocoder, "CPU_CHUNK_BYTES", 1)  # one row per chunk
+    monkeypatch.setattr(vocoder, "CPU_SPECTRA_BYTES", 1)  # one row per chunk
     assert torch.allclose(vocoder.pitch_shift(x, semitones), whole, atol=1e-5)
