@@ -16,15 +16,6 @@ from scipy.fft import next_fast_len
 FILTER_PAD_S = 0.05
 
 
-def chunk_rows(n: int, row_bytes: int, budget: int, device: torch.device) -> int:
-    """Rows per chunk when n rows of `row_bytes` each go through in chunks of at most `budget` bytes, balanced
-    across the chunks, on a CPU; all n elsewhere (an accelerator wants the whole batch at once)."""
-    if device.type != "cpu" or n * row_bytes <= budget:
-        return max(n, 1)
-    chunks = -(-n // max(1, budget // row_bytes))
-    return -(-n // chunks)
-
-
 def _column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(device=like.device, dtype=like.dtype).unsqueeze(-1)  # (N, 1)
 

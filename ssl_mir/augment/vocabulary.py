@@ -199,6 +199,9 @@ class PitchShift(Transform):
     def draw(self, n: int) -> Params:
         return {"semitones": uniform(n, self.min_semitones, self.max_semitones)}
 
+    def row_bytes(self, x: torch.Tensor) -> int:
+        return vocoder.spectra_bytes(x.shape[-1], vocoder.N_FFT, vocoder.PITCH_HOP)
+
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
         return vocoder.pitch_shift(x, params["semitones"])
 
@@ -217,6 +220,9 @@ class TimeStretch(Transform):
 
     def draw(self, n: int) -> Params:
         return {"rate": uniform(n, self.min_rate, self.max_rate)}
+
+    def row_bytes(self, x: torch.Tensor) -> int:
+        return vocoder.spectra_bytes(x.shape[-1], vocoder.N_FFT, vocoder.STRETCH_HOP)
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
         return vocoder.time_stretch(x, params["rate"])

@@ -19,11 +19,8 @@ written here, and the nearest-peak search is one int16 `cummax`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
-
-from ssl_mir.augment import ops
 
 N_FFT = 1024
 # Hops: with identity phase locking only spectral peaks need their instantaneous frequency unambiguous (within half
@@ -31,11 +28,6 @@ N_FFT = 1024
 # uses n_fft / 2 (2.4x cheaper). The time stretch moves frames apart and keeps n_fft / 4, which keeps clicks sharp.
 PITCH_HOP = N_FFT // 2
 STRETCH_HOP = N_FFT // 4
-# On a CPU the vocoder's many elementwise passes over the spectra are bound by memory traffic: rows go through in
-# chunks whose spectra fit in the L2 cache (1.6x faster for a batch of 128 on this project's 2-core machine). A GPU
-# takes the whole batch at once.
-CPU_SPECTRA_BYTES = 1 << 20
-
 
 def _polar_stft(x: torch.Tensor, n_fft: int, hop: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Magnitude and phase of the centred (reflect-padded), Hann-windowed STFT, as torch.stft computes it but
@@ -128,27 +120,13 @@ def _lock_phase(magnitude: torch.Tensor, phase: torch.Tensor, source_phase: torc
     return torch.gather(phase.sub_(source_phase), 2, _nearest_peak(magnitude)).add_(source_phase)
 
 
-def _in_chunks(vocoder: Callable[[torch.Tensor, torch.Tensor, int, int], torch.Tensor], x: torch.Tensor,
-               amount: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    """Run `vocoder` on chunks of rows on a CPU (see CPU_SPECTRA_BYTES), on the whole batch elsewhere."""
-    spectrum_bytes = 4 * (x.shape[-1] // hop + 1) * (n_fft // 2 + 1)  # one row's (T, F) float32
-    rows = ops.chunk_rows(len(x), spectrum_bytes, CPU_SPECTRA_BYTES, x.device)
-    if rows >= len(x):
-        return vocoder(x, amount, n_fft, hop)
-    return torch.cat([vocoder(part, amounts, n_fft, hop) for part, amounts in zip(x.split(rows), amount.split(rows))])
+def spectra_bytes(samples: int, n_fft: int = N_FFT, hop: int = PITCH_HOP) -> int:
+    """Bytes one row's magnitude and phase spectra take, float32 (N, T, F) each: what a row costs the vocoder."""
+    return 2 * 4 * (samples // hop + 1) * (n_fft // 2 + 1)
 
 
 def pitch_shift(x: torch.Tensor, semitones: torch.Tensor, n_fft: int = N_FFT, hop: int = PITCH_HOP) -> torch.Tensor:
     """Shift each row by its own number of semitones, keeping its duration. (N, S), (N,) → (N, S)."""
-    return _in_chunks(_pitch_shift, x, semitones, n_fft, hop)
-
-
-def time_stretch(x: torch.Tensor, rate: torch.Tensor, n_fft: int = N_FFT, hop: int = STRETCH_HOP) -> torch.Tensor:
-    """Play each row `rate` times faster without changing its pitch, same length out. (N, S), (N,) → (N, S)."""
-    return _in_chunks(_time_stretch, x, rate, n_fft, hop)
-
-
-def _pitch_shift(x: torch.Tensor, semitones: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     magnitude, angle = _polar_stft(x, n_fft, hop)  # (N, T, F)
     n, t, f = magnitude.shape
     ratio = (2.0 ** (semitones.to(x.device).float() / 12.0)).view(n, 1, 1)
@@ -165,7 +143,8 @@ def _pitch_shift(x: torch.Tensor, semitones: torch.Tensor, n_fft: int, hop: int)
     return _polar_istft(magnitude, phase, n_fft, hop, x.shape[-1]).to(x.dtype)
 
 
-def _time_stretch(x: torch.Tensor, rate: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+def time_stretch(x: torch.Tensor, rate: torch.Tensor, n_fft: int = N_FFT, hop: int = STRETCH_HOP) -> torch.Tensor:
+    """Play each row `rate` times faster without changing its pitch, same length out. (N, S), (N,) → (N, S)."""
     magnitude, angle = _polar_stft(x, n_fft, hop)  # (N, T, F)
     n, t, f = magnitude.shape
     rate = rate.to(x.device).float().view(n, 1, 1)

@@ -52,11 +52,3 @@ def test_a_zero_shift_and_a_unit_rate_give_the_input_back() -> None:
     x = 0.1 * torch.randn(3, 4 * SR)
     for y in (vocoder.pitch_shift(x, torch.zeros(3)), vocoder.time_stretch(x, torch.ones(3))):
         assert float((y - x).norm() / x.norm()) < 2e-3
-
-
-def test_chunks_on_the_cpu_give_the_whole_batchs_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    torch.manual_seed(0)
-    x, semitones = 0.1 * torch.randn(5, SR), torch.tensor([-7.0, -2.5, 0.0, 3.0, 7.0])
-    whole = vocoder.pitch_shift(x, semitones)
-    monkeypatch.setattr(vocoder, "CPU_SPECTRA_BYTES", 1)  # one row per chunk
-    assert torch.allclose(vocoder.pitch_shift(x, semitones), whole, atol=1e-5)
