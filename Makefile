@@ -15,7 +15,7 @@ install: $(STAMP)
 # it is installed without dependencies so that the corpus gets real SoundFont timbres.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e '.[dev,corpus]'
 	$(BIN)/pip install --no-deps 'tinysoundfont>=0.3,<0.4'
 	touch $(STAMP)
 

@@ -158,13 +158,23 @@ def embed(args: list[str]) -> None:
 
 
 def synth(args: list[str]) -> None:
-    """Write the built-in corpus: audio/*.wav and manifest.csv."""
+    """Write a corpus. --kind procedural (the default): the built-in corpus of procedural pieces, audio/*.wav and
+    manifest.csv. --kind pieces: excerpts of real compositions from the music21 corpus, manifest.csv (the labeled
+    set, split by work) and unlabeled.csv (a larger pool of other works); needs pip install 'ssl_mir[corpus]'."""
+    import argparse
+
+    from ssl_mir.data.pieces_corpus import synthesize_pieces
     from ssl_mir.data.synthetic import synthesize
 
+    kinds = {"procedural": synthesize, "pieces": synthesize_pieces}
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--kind", choices=list(kinds), default="procedural")
+    kind, _ = pre.parse_known_args(args)
     parser = ArgumentParser(prog="ssl-mir synth", description=synth.__doc__, default_env=False)
-    parser.add_function_arguments(synthesize)
-    cfg = parser.parse_args(args)
-    print(synthesize(**cfg.as_dict()))
+    parser.add_argument("--kind", choices=list(kinds), default="procedural", help="which corpus")
+    parser.add_function_arguments(kinds[kind.kind])
+    cfg = parser.parse_args(args).as_dict()
+    print(kinds[cfg.pop("kind")](**cfg))
 
 
 def manifest(args: list[str]) -> None:
