@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Literal
 
 import torch
 from torch import nn
 
 from ssl_mir.configurable import Configurable
+
+Pooling = Literal["mean", "mean_std", "max", "encoder"]
+
+
+def pool_frames(frames: torch.Tensor, how: Literal["mean", "mean_std", "max"]) -> torch.Tensor:
+    """Summarise frames over time: (B, T, D) → (B, D) for "mean" and "max", (B, 2D) for "mean_std" (the mean, then
+    the population standard deviation, which is 0 rather than undefined for a single frame)."""
+    if how == "mean":
+        return frames.mean(dim=1)
+    if how == "max":
+        return frames.amax(dim=1)
+    if how == "mean_std":
+        return torch.cat([frames.mean(dim=1), frames.std(dim=1, unbiased=False)], dim=1)
+    raise ValueError(f"pooling must be mean, mean_std or max, got {how!r}")
 
 
 class Encoder(Configurable, nn.Module, ABC):
@@ -38,8 +53,12 @@ class Encoder(Configurable, nn.Module, ABC):
         """Clip embedding: the output frames pooled over time. (B, S) → (B, D)."""
         return self.pool(self(wave))
 
-    def layer_embeddings(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        """Every hidden state pooled over time, for layer-wise probes: a list of (B, D_l); the last is `embed`
-        (the encoder's own pooling), the others are time averages."""
+    def layer_embeddings(self, wave: torch.Tensor, pooling: Pooling = "encoder") -> list[torch.Tensor]:
+        """Every hidden state pooled over time, for layer-wise probes: a list of (B, D_l).
+
+        "mean", "mean_std" and "max" pool every layer alike (`pool_frames`); "encoder" pools the last layer with the
+        encoder's own `pool` (a learnt aggregator, or MFCC's mean and std) and the others by their mean."""
         states = self.hidden_states(wave)
-        return [h.mean(dim=1) for h in states[:-1]] + [self.pool(states[-1])]
+        if pooling == "encoder":
+            return [h.mean(dim=1) for h in states[:-1]] + [self.pool(states[-1])]
+        return [pool_frames(h, pooling) for h in states]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torchaudio
 
-from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.base import Encoder, pool_frames
 
 
 class MFCCStats(Encoder):
@@ -41,4 +41,4 @@ class MFCCStats(Encoder):
         return [torch.cat([c, d1, d2], dim=1).transpose(1, 2)]  # (B, T, 3·n_mfcc)
 
     def pool(self, frames: torch.Tensor) -> torch.Tensor:
-        return torch.cat([frames.mean(dim=1), frames.std(dim=1)], dim=1)  # (B, T, 3·n_mfcc) → (B, 6·n_mfcc)
+        return pool_frames(frames, "mean_std")  # (B, T, 3·n_mfcc) → (B, 6·n_mfcc)

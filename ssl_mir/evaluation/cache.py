@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ssl_mir.data.datasets import ChunkDataset
-from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.base import Encoder, Pooling
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings, extract
 
 log = logging.getLogger(__name__)
@@ -43,17 +43,19 @@ def data_fingerprint(dataset: ChunkDataset) -> str:
 
 
 def cached_extract(encoder: Encoder, dataset: ChunkDataset, cache_dir: str | Path | None, batch_size: int = 32,
-                   num_workers: int = 0, device: torch.device | str | None = None) -> ChunkEmbeddings:
-    """`extract`, reading from and writing to `cache_dir` (None: no cache)."""
+                   num_workers: int = 0, device: torch.device | str | None = None,
+                   pooling: Pooling = "encoder") -> ChunkEmbeddings:
+    """`extract`, reading from and writing to `cache_dir` (None: no cache); the pooling is part of the key."""
     if cache_dir is None:
-        return extract(encoder, dataset, batch_size, num_workers, device)
-    key = hashlib.sha256(f"{FORMAT}{encoder_fingerprint(encoder)}{data_fingerprint(dataset)}".encode()).hexdigest()[:32]
+        return extract(encoder, dataset, batch_size, num_workers, device, pooling)
+    key = hashlib.sha256(f"{FORMAT}{pooling}{encoder_fingerprint(encoder)}{data_fingerprint(dataset)}"
+                         .encode()).hexdigest()[:32]
     path = Path(cache_dir) / f"{key}.safetensors"
     if path.is_file():
         log.info("embedding cache hit: %s", path)
         stored = load_file(str(path))
         return ChunkEmbeddings([stored[f"layer_{i}"] for i in range(len(stored) - 1)], stored["clip"])
-    embeddings = extract(encoder, dataset, batch_size, num_workers, device)
+    embeddings = extract(encoder, dataset, batch_size, num_workers, device, pooling)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tensors = {f"layer_{i}": x.contiguous() for i, x in enumerate(embeddings.layers)}

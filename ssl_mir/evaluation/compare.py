@@ -88,6 +88,15 @@ def augmentation(data: LabeledDataModule) -> str:
     return f"augmented on the {data.augment.backend} backend by {names}"
 
 
+POOLING_WORDS = {
+    "mean": "the mean, for every encoder and every layer, MFCC included",
+    "mean_std": "mean and standard deviation, for every encoder and every layer, MFCC included",
+    "max": "the maximum, for every encoder and every layer, MFCC included",
+    "encoder": "each encoder's own pooling of its output (the mean; a learnt aggregator for some families; mean and "
+               "std of MFCC, Δ, ΔΔ, Choi et al. 2017, Fig. 2a) and the mean of other layers",
+}
+
+
 def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -> str:
     """The full protocol of a comparison, in words, with every number that defines it."""
     p, b = sweep.probe, sweep.supervised
@@ -116,7 +125,7 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **Seeds**: {", ".join(map(str, p.seeds))}. A seed draws the subset, the probe's initialisation and shuffling, and for
   `random(...)` and `supervised(...)` the network's initial weights. Tables give mean ± std (population) over seeds.
 - **Frozen encoders**: evaluation mode, no gradients; every clip cut into non-overlapping chunks ({chunks}); each
-  hidden state averaged over time per chunk (MFCC: mean and std of MFCC, Δ, ΔΔ; Choi et al. 2017, Fig. 2a).
+  hidden state pooled over time per chunk: {POOLING_WORDS[p.pooling]} (`probe.pooling: {p.pooling}`).
   Embeddings are extracted once per encoder and chunk length from the full training split, and subset per fraction.
 - **Probe**: {probe_kind} on {layers}; features standardised with the training subset's mean and std; Adam (lr
   {p.lr}, weight decay {p.weight_decay}), batch {p.batch_size}, epochs of at least {MIN_STEPS_PER_EPOCH} steps, at most

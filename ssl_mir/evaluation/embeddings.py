@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ssl_mir.data.datasets import ChunkDataset
-from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.base import Encoder, Pooling
 
 
 Layer = Union[int, Literal["weighted"]]  # a hidden-state index, or all of them for a learnt weighted sum
@@ -65,13 +65,14 @@ def _ready(encoder: Encoder, device: torch.device | str | None) -> torch.device:
 
 @torch.no_grad()
 def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_workers: int = 0,
-            device: torch.device | str | None = None) -> ChunkEmbeddings:
-    """Embed every chunk of `dataset` at every layer; the encoder is put in eval() mode and left on `device`."""
+            device: torch.device | str | None = None, pooling: Pooling = "encoder") -> ChunkEmbeddings:
+    """Embed every chunk of `dataset` at every layer, pooled over time by `pooling` (`Encoder.layer_embeddings`);
+    the encoder is put in eval() mode and left on `device`."""
     device = _ready(encoder, device)
     per_layer: list[list[torch.Tensor]] = []
     clips = []
     for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
-        layers = encoder.layer_embeddings(batch["wave"].to(device))  # L × (B, D_l)
+        layers = encoder.layer_embeddings(batch["wave"].to(device), pooling)  # L × (B, D_l)
         per_layer = per_layer or [[] for _ in layers]
         for store, x in zip(per_layer, layers):
             store.append(x.float().cpu())

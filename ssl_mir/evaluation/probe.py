@@ -1,4 +1,4 @@
-"""Probes on frozen, time-averaged chunk embeddings, with clip-level scores: linear, MLP or k-NN.
+"""Probes on frozen chunk embeddings pooled over time, with clip-level scores: linear, MLP or k-NN.
 
 The linear evaluation protocol of SimCLR (Chen et al. 2020) as used for music by CLMR (Spijkervet & Burgoyne 2021):
 the encoder is frozen, embeddings are standardised with training statistics, and one linear layer (or MARBLE's MLP)
@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_mir.data.tasks import Task
+from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings, Layer
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator, ClipScoring
 
@@ -49,6 +50,10 @@ class ProbeConfig:
         weight_decay: Adam weight decay.
         patience: epochs without validation improvement before stopping.
         aggregation: chunk outputs averaged per clip as "logits" (MARBLE) or "probs" (CLMR).
+        pooling: how each chunk's frames are summarised over time, the same for every encoder: "mean", "mean_std"
+            (mean and standard deviation, as MFCC statistics do) or "max" for every layer; "encoder" keeps each
+            encoder's own pooling of its output (the mean for most, a learnt aggregator for some families, mean and
+            std for MFCC) and the mean for other layers.
         layers: "output" probes the encoder's embedding; "each" probes every hidden state on its own; "weighted"
             probes a learnt softmax-weighted sum of all hidden states (MARBLE; needs equal layer widths).
         seeds: one probe per seed (initialisation and shuffling; for `random:` encoders also their weights);
@@ -65,6 +70,7 @@ class ProbeConfig:
     weight_decay: float = 0.0
     patience: int = 20
     aggregation: Aggregation = "logits"
+    pooling: Pooling = "encoder"
     layers: Literal["output", "each", "weighted"] = "output"
     seeds: list[int] = field(default_factory=lambda: [0])
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
+from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
 from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, layer_name
@@ -97,7 +98,8 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
                         rows = {"output": train_supervised(encoder, subset, sweep.supervised, accelerator, precision,
                                                            seed)}
                     else:
-                        embeddings = _embeddings(memo, spec, seed, task_data, accelerator, cache_dir)
+                        embeddings = _embeddings(memo, spec, seed, task_data, accelerator, cache_dir,
+                                                 sweep.probe.pooling)
                         rows = _probe(embeddings, subset, sweep.probe, accelerator, seed)
                     for layer, scores in rows.items():
                         log.info("%s on %s, fraction %g, seed %d, layer %s: %s", spec, name, fraction, seed, layer,
@@ -116,7 +118,7 @@ def _grid(seeds: list[int], fractions: list[float]) -> Iterator[tuple[int, float
 
 
 def _embeddings(memo: dict, spec: str, seed: int, data: LabeledDataModule, accelerator: str,
-                cache_dir: str | Path | None) -> dict[str, ChunkEmbeddings]:
+                cache_dir: str | Path | None, pooling: Pooling) -> dict[str, ChunkEmbeddings]:
     """Chunk embeddings of every split (the full training split), computed once per encoder draw and chunk length."""
     random = spec.startswith(RANDOM_PREFIX)
     key = (spec, seed if random else None, data.chunk_samples)
@@ -131,7 +133,7 @@ def _embeddings(memo: dict, spec: str, seed: int, data: LabeledDataModule, accel
         device = "cpu" if accelerator == "cpu" else None
         full = data.derive(label_fraction=1.0)
         memo[key] = {s: cached_extract(encoder, full.chunk_dataset(s), cache_dir, data.batch_size, data.num_workers,
-                                       device) for s in SPLITS}
+                                       device, pooling) for s in SPLITS}
     return memo[key]
 
 
