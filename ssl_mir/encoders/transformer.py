@@ -166,6 +166,13 @@ class PatchTransformer(Encoder):
         states[-1] = self.norm(states[-1])
         return states
 
+    def encode_patches(self, patches: torch.Tensor, grid: Grid, keep: torch.Tensor) -> torch.Tensor:
+        """The blocks over the patches at grid indices `keep` only, with their positions: patches (B, N, P) and
+        keep (B, n) → the last state (B, n, D). The other patches never enter (MAE's visible tokens, M2D's two
+        branches)."""
+        chosen = patches.gather(1, keep[..., None].expand(-1, -1, patches.shape[-1]))  # (B, n, P)
+        return self.encode(self.tokens(chosen) + self.positions(grid)[keep])[-1]  # (B, n, D)
+
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
         spec = self.frontend(wave)  # (B, 1, F, T)
         if self.spec_augment is not None:  # masks while training only

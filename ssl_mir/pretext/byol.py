@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -12,6 +11,7 @@ from torch import nn
 from ssl_mir.augment.spectrogram import LogMixupExp, RandomResizeCrop
 from ssl_mir.encoders.family import FamilyEncoder
 from ssl_mir.pretext.base import PretextModule
+from ssl_mir.pretext.ema import ema_update, target_momentum
 from ssl_mir.pretext.losses import byol_loss
 
 
@@ -19,20 +19,6 @@ def mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Module:
     """BYOL's projector / predictor: Linear → BatchNorm → ReLU → Linear."""
     return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(),
                          nn.Linear(hidden_dim, out_dim))
-
-
-def target_momentum(base: float, step: int, total: int) -> float:
-    """BYOL's cosine schedule (Grill et al. 2020): τ = 1 - (1 - τ_base) (cos(π k / K) + 1) / 2, from τ_base to 1."""
-    return 1.0 - (1.0 - base) * (math.cos(math.pi * min(step, total) / max(total, 1)) + 1.0) / 2.0
-
-
-@torch.no_grad()
-def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
-    """target ← τ · target + (1 - τ) · online, parameter by parameter; buffers (BN statistics) are copied."""
-    for t, o in zip(target.parameters(), online.parameters()):
-        t.mul_(momentum).add_(o.detach(), alpha=1.0 - momentum)
-    for t, o in zip(target.buffers(), online.buffers()):
-        t.copy_(o)
 
 
 class BYOLA(PretextModule):

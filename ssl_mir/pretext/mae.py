@@ -55,10 +55,7 @@ class MAE(PretextModule):
 
     def encode_visible(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
         """The encoder over the visible patches only: masked patches never enter it. (B, N, P) → (B, n, D)."""
-        encoder: PatchTransformer = self.encoder  # type: ignore[assignment]
-        keep = keep_indices(mask)  # (B, n)
-        visible = patches.gather(1, keep[..., None].expand(-1, -1, patches.shape[-1]))  # (B, n, P)
-        return encoder.encode(encoder.tokens(visible) + encoder.positions(grid)[keep])[-1]  # (B, n, D)
+        return self.encoder.encode_patches(patches, grid, keep_indices(mask))  # type: ignore[operator]  # (B, n, D)
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, S) → predicted patches (B, N, P), input patches (B, N, P), mask (B, N)."""

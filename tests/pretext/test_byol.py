@@ -10,7 +10,7 @@ import torch
 from ssl_mir.augment.spectrogram import LogMixupExp, RandomResizeCrop
 from ssl_mir.encoders import CRNN
 from ssl_mir.pretext import BYOLA
-from ssl_mir.pretext.byol import ema_update, target_momentum
+from ssl_mir.pretext.ema import ema_update, target_momentum
 from ssl_mir.pretext.losses import byol_loss
 
 
