@@ -17,6 +17,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from ssl_mir.callbacks import ExportEncoder, RngState
+from ssl_mir.health import HealthMonitor
 from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
 from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
@@ -45,6 +46,8 @@ class SslMirCLI(LightningCLI):
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
         ours: list = [ExportEncoder(), RngState()]
+        if issubclass(self._model_class, PretextModule):
+            ours.append(HealthMonitor())
         if config.get("enable_checkpointing") is not False:
             ours.append(ModelCheckpoint(dirpath=root / "checkpoints", save_last=True))
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
