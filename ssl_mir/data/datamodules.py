@@ -33,6 +33,8 @@ class PretrainDataModule(Pipeline):
         augment: waveform augmentations of each view, on the device or in the workers (`augment.chain`); a
             transform that alters pitch, tempo or loudness logs which downstream tasks it will hurt.
         split: use only this split's rows when the manifest has splits (None: every row).
+        pool_fraction: pre-train on this seeded share of the rows (`Manifest.subset`: 0.1 ⊂ 0.3 ⊂ 1), for the
+            unlabeled-scale axis of `compare`.
         batch_size: clips per batch.
         num_workers: dataloader processes (None: one per available CPU, at most 8).
         on_bad_file: "raise" lists every bad file at setup; "skip" leaves them out, logged and counted.
@@ -49,6 +51,7 @@ class PretrainDataModule(Pipeline):
         n_views: int = 2,
         augment: Augmentation | None = None,
         split: str | None = "train",
+        pool_fraction: float = 1.0,
         batch_size: int = 48,
         num_workers: int | None = None,
         on_bad_file: OnBadFile = "raise",
@@ -61,6 +64,7 @@ class PretrainDataModule(Pipeline):
         self.crop_samples = crop_samples
         self.n_views = n_views
         self.split = split
+        self.pool_fraction = pool_fraction
         self.batch_size = batch_size
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
@@ -73,6 +77,8 @@ class PretrainDataModule(Pipeline):
         manifest = Manifest.load(self.manifest_path)
         if self.split is not None and self.split in manifest.splits:
             manifest = manifest.split(self.split)
+        if self.pool_fraction < 1.0:
+            manifest = manifest.subset(self.pool_fraction)
         return manifest.check(self.on_bad_file, self.crop_samples / self.sample_rate, self.max_channels)
 
     @property

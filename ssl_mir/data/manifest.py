@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Literal
 
+import numpy as np
+
 from ssl_mir.data.audio import AUDIO_EXTENSIONS, BadAudioError, check_content, probe
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,20 @@ class Manifest:
             found = sorted({str(r.split) for r in self.rows})
             raise ValueError(f"{self.source}: no rows in split '{name}' (splits found: {', '.join(found)})")
         return Manifest(rows, source=f"{self.source}[{name}]")
+
+    def subset(self, fraction: float, seed: int = 0) -> Manifest:
+        """A seeded share of the rows, in manifest order. Subsets of one seed are nested: the rows of a smaller
+        fraction are among those of a larger one (so that pre-training on 10 %, 30 % and 100 % of a pool adds data)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"{self.source}: fraction must be in (0, 1], got {fraction}")
+        n = max(1, round(fraction * len(self.rows)))
+        keep = sorted(np.random.default_rng(seed).permutation(len(self.rows))[:n].tolist())
+        return Manifest([self.rows[i] for i in keep], source=f"{self.source}[{fraction:g} of the rows]")
+
+    @property
+    def hours(self) -> float:
+        """Total duration of the rows in hours (known once the rows are checked)."""
+        return sum(r.duration for r in self.rows) / 3600.0
 
     @property
     def splits(self) -> set[str | None]:

@@ -1,5 +1,6 @@
 """The label-efficiency comparison's outputs: report.md (mean ± std per fraction, best marked, the protocol stated)
-and label_efficiency.png (metric against label fraction, one line per encoder, error bars over seeds)."""
+and label_efficiency.png (metric against label fraction, one line per encoder, error bars over seeds); with one
+method pre-trained on several amounts of unlabeled audio, also its table and unlabeled_scale.png (`scale`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC
 from ssl_mir.evaluation.probe import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
+from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
 from ssl_mir.evaluation.sweep import Result, Sweep
 
 Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → fractions, means, stds
@@ -25,8 +27,13 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
     write_results(results, out)
     stats = summarise(results)
     report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats))]
+    panels = [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)]
+    scale = pretraining_scale(sweep.encoders)
+    if scale:  # one method pre-trained on several amounts of unlabeled audio
+        report += ["## Unlabeled scale", *(scale_table(stats, scale, t, m) for t, m in panels)]
+        plot_scale(stats, scale, panels, out / "unlabeled_scale.png")
     (out / "report.md").write_text("\n\n".join(report) + "\n")
-    plot(stats, [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)], out / "label_efficiency.png")
+    plot(stats, panels, out / "label_efficiency.png")
 
 
 def _task_metrics(stats: Summary) -> list[tuple[str, str]]:
