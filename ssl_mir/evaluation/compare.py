@@ -119,7 +119,9 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
                   "mlp": f"an MLP with {p.hidden_dim} hidden units and dropout {p.dropout} (MARBLE)",
                   "knn": f"k-NN, k = {p.k}, cosine similarity (no training)"}[p.kind]
     layers = {"output": "the encoder's output embedding", "each": "every hidden state, one probe each",
-              "weighted": "a learnt softmax-weighted sum of all hidden states (MARBLE)"}[p.layers]
+              "weighted": "a learnt softmax-weighted sum of all hidden states (MARBLE)",
+              "best": "the hidden state whose probe scores best on the validation split (chosen per task, fraction "
+                      "and seed; reported as @best)"}[p.layers]
     return f"""# Label-efficiency comparison
 
 ## Protocol

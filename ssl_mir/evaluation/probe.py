@@ -55,7 +55,9 @@ class ProbeConfig:
             encoder's own pooling of its output (the mean for most, a learnt aggregator for some families, mean and
             std for MFCC) and the mean for other layers.
         layers: "output" probes the encoder's embedding; "each" probes every hidden state on its own; "weighted"
-            probes a learnt softmax-weighted sum of all hidden states (MARBLE; needs equal layer widths).
+            probes a learnt softmax-weighted sum of all hidden states (MARBLE; needs equal layer widths); "best"
+            probes every hidden state and reports, under the name "best", the test metrics of the one whose probe
+            scored best on the validation split (chosen per task, fraction and seed).
         seeds: one probe per seed (initialisation and shuffling; for `random:` encoders also their weights);
             reports give mean ± std over seeds.
     """
@@ -71,16 +73,18 @@ class ProbeConfig:
     patience: int = 20
     aggregation: Aggregation = "logits"
     pooling: Pooling = "encoder"
-    layers: Literal["output", "each", "weighted"] = "output"
+    layers: Literal["output", "each", "weighted", "best"] = "output"
     seeds: list[int] = field(default_factory=lambda: [0])
 
     def __post_init__(self) -> None:
-        if self.kind == "knn" and self.layers == "weighted":
-            raise ValueError("probe.kind knn learns nothing, so it cannot learn layer weights; use probe.layers: each")
+        if self.kind == "knn" and self.layers in ("weighted", "best"):
+            raise ValueError(f"probe.kind knn learns nothing, so it has no validation score to select or weigh "
+                             f"layers with (probe.layers: {self.layers}); use probe.layers: each")
 
     def probed_layers(self, n_layers: int) -> list[Layer]:
         """The layers one sweep probes, given how many hidden states the encoder has."""
-        return {"output": [-1], "each": list(range(n_layers)), "weighted": ["weighted"]}[self.layers]
+        return {"output": [-1], "each": list(range(n_layers)), "weighted": ["weighted"],
+                "best": list(range(n_layers))}[self.layers]
 
 
 def layer_name(layer: Layer, n_layers: int) -> str:
@@ -212,6 +216,25 @@ def fit_probe(
     Returns:
         test metrics, keyed by metric name.
     """
+    return fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)[0]
+
+
+def probe_layers(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets: dict[str, torch.Tensor],
+                 config: ProbeConfig, accelerator: str = "auto", seed: int = 0) -> dict[str, dict[str, float]]:
+    """Probe every layer `config.layers` names: layer name → test metrics; for "best", only the layer whose probe
+    scored best on the validation split, named "best"."""
+    n_layers = len(embeddings["train"].layers)
+    fits = {layer_name(layer, n_layers): fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)
+            for layer in config.probed_layers(n_layers)}
+    if config.layers == "best":
+        return {"best": max(fits.values(), key=lambda fit: fit[1])[0]}
+    return {name: test for name, (test, _) in fits.items()}
+
+
+def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets: dict[str, torch.Tensor],
+                   config: ProbeConfig = ProbeConfig(), accelerator: str = "auto", seed: int = 0,
+                   layer: Layer = -1) -> tuple[dict[str, float], float]:
+    """`fit_probe`, also returning the best validation score the probe reached (nan for k-NN, which has none)."""
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
     features = {s: e.features(layer) for s, e in embeddings.items()}  # (N, D) or (N, L, D)
@@ -233,15 +256,16 @@ def fit_probe(
         evaluator = ClipEvaluator(task)  # vote shares are averaged as they are
         evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (features["test"] - mean) / std,
                                      config.k), clip_targets["test"][test.clip], test.clip)
-        return evaluator.compute()
+        return evaluator.compute(), float("nan")
     hidden = config.hidden_dim if config.kind == "mlp" else 0
     n_layers = train_x.shape[1] if train_x.dim() == 3 else 0
     probe = Probe(train_x.shape[-1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
                   config.dropout, n_layers)
     stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
+    best = BestWeights(probe.monitor)
     trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, callbacks=[BestWeights(probe.monitor), stop])
+                         num_sanity_val_steps=0, callbacks=[best, stop])
     trainer.fit(probe, loader("train", True), loader("valid", False))
     scores = trainer.test(probe, loader("test", False), verbose=False)[0]
-    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}
+    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}, best.best

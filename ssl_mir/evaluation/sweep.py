@@ -20,7 +20,7 @@ from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check
 from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, layer_name
+from ssl_mir.evaluation.probe import ProbeConfig, probe_layers
 from ssl_mir.evaluation.supervised import SupervisedBudget, train_supervised
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,4 @@ def _probe(embeddings: dict[str, ChunkEmbeddings], subset: LabeledDataModule, co
     name = subset.target_task.name
     split_embeddings = {**embeddings, "train": embeddings["train"].select(subset.train_indices)}
     targets = {s: subset.split_targets(s)[name] for s in SPLITS}
-    n_layers = len(embeddings["train"].layers)
-    return {layer_name(layer, n_layers): fit_probe(subset.target_task, split_embeddings, targets, config, accelerator,
-                                                   seed, layer)
-            for layer in config.probed_layers(n_layers)}
+    return probe_layers(subset.target_task, split_embeddings, targets, config, accelerator, seed)

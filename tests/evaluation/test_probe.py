@@ -3,7 +3,7 @@ import torch
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, knn_outputs
+from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, knn_outputs, probe_layers
 
 
 def _split(n_clips: int, centers: torch.Tensor, g: torch.Generator) -> tuple[ChunkEmbeddings, torch.Tensor]:
@@ -89,12 +89,30 @@ def test_weighted_layer_probe_finds_the_informative_layer() -> None:
     assert first["accuracy"] < 0.5 < 0.9 < weighted["accuracy"]
 
 
+def test_best_layer_is_chosen_on_the_validation_split() -> None:
+    """Three layers, only the last-but-one carries the label in train and valid: "best" reports its test scores."""
+    g = torch.Generator().manual_seed(0)
+    centers = 3.0 * torch.randn(4, 16, generator=g)
+    splits = {}
+    for s, n in [("train", 80), ("valid", 20), ("test", 40)]:
+        informative, labels = _split(n, centers, g)
+        splits[s] = (ChunkEmbeddings([torch.randn_like(informative.x), informative.x, torch.randn_like(informative.x)],
+                                     informative.clip), labels)
+    embeddings, targets = {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
+    task = Task("y", "multiclass", ("a", "b", "c", "d"))
+    each = probe_layers(task, embeddings, targets, ProbeConfig(max_epochs=20, layers="each"), "cpu")
+    assert list(each) == ["0", "1", "output"] and each["1"]["accuracy"] > 0.9 > 0.5 > each["0"]["accuracy"]
+    best = probe_layers(task, embeddings, targets, ProbeConfig(max_epochs=20, layers="best"), "cpu")
+    assert best == {"best": each["1"]}
+
+
 def test_weighted_sum_needs_equal_widths_and_a_trained_probe() -> None:
     embeddings = ChunkEmbeddings([torch.zeros(4, 8), torch.zeros(4, 16)], torch.arange(4))
     with pytest.raises(ValueError, match=r"equal widths, but this encoder's are \[8, 16\].*probe.layers: each"):
         embeddings.features("weighted")
-    with pytest.raises(ValueError, match="cannot learn layer weights"):
-        ProbeConfig(kind="knn", layers="weighted")
+    for layers in ("weighted", "best"):
+        with pytest.raises(ValueError, match=f"no validation score to select or weigh layers with .probe.layers: {layers}"):
+            ProbeConfig(kind="knn", layers=layers)
     assert ProbeConfig(layers="each").probed_layers(3) == [0, 1, 2]
 
 
