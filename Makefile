@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := runs/demo
-CORPUS := data/synth
+CORPUS := data/pieces
 TRAIN  := configs/trainer/cpu.yaml
 
 .PHONY: install demo test clean
@@ -23,16 +23,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/ssl-mir synth --out $(CORPUS) --n 600 --seed 0
-	$(BIN)/ssl-mir pretrain -c $(TRAIN) -c configs/data/synthetic.yaml -c configs/pretrain/simclr_cnn2d.yaml \
-		--trainer.default_root_dir $(DEMO)/simclr
-	$(BIN)/ssl-mir supervised -c $(TRAIN) -c configs/data/synthetic_labeled.yaml -c configs/supervised/cnn2d.yaml \
-		--trainer.default_root_dir $(DEMO)/supervised
-	$(BIN)/ssl-mir probe -c $(TRAIN) -c configs/probe/linear.yaml -c configs/data/synthetic_labeled.yaml \
-		--encoders '[$(DEMO)/simclr/encoder, random:$(DEMO)/simclr/encoder, $(DEMO)/supervised/encoder, mfcc]' \
-		--out $(DEMO)/probe
-	$(BIN)/ssl-mir compare -c $(TRAIN) -c configs/data/synthetic_labeled.yaml -c configs/probe/linear.yaml \
-		-c configs/compare/synthetic.yaml --out $(DEMO)/compare
+	$(BIN)/ssl-mir synth --kind pieces --out $(CORPUS) --workers 2
+	$(BIN)/ssl-mir pretrain -c $(TRAIN) -c configs/data/pieces.yaml -c configs/pretrain/simclr_cnn2d.yaml \
+		--trainer.max_epochs -1 --trainer.max_steps 1500 --trainer.default_root_dir $(DEMO)/pretrain
+	$(BIN)/ssl-mir compare -c $(TRAIN) -c configs/data/pieces_labeled.yaml -c configs/probe/linear.yaml \
+		-c configs/compare/pieces.yaml --out $(DEMO)/compare
 
 clean:
 	rm -rf $(VENV) runs data *.egg-info

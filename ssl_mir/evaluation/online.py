@@ -16,6 +16,7 @@ from torch import nn
 
 from ssl_mir.data.datamodules import LabeledDataModule
 from ssl_mir.data.tasks import Task, TaskKind
+from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.embeddings import extract
 from ssl_mir.evaluation.metrics import ClipEvaluator
 from ssl_mir.evaluation.probe import knn_outputs, standardiser
@@ -45,12 +46,13 @@ class OnlineProbe(pl.Callback):
         max_chunks: chunks per clip (None: all).
         k: neighbours of the k-NN probe.
         seed: initialisation of the linear probe.
+        pooling: frames over time, as `ProbeConfig.pooling`.
     """
 
     def __init__(self, manifest: str, tasks: dict[str, TaskKind], every_n_epochs: int = 5,
                  kind: Literal["linear", "knn"] = "linear", chunk_samples: int = 32768, max_chunks: int | None = 2,
-                 k: int = 20, seed: int = 0) -> None:
-        self.manifest, self.tasks = manifest, tasks
+                 k: int = 20, seed: int = 0, pooling: Pooling = "mean_std") -> None:
+        self.manifest, self.tasks, self.pooling = manifest, tasks, pooling
         self.every_n_epochs, self.kind, self.k, self.seed = every_n_epochs, kind, k, seed
         self.chunk_samples, self.max_chunks = chunk_samples, max_chunks
         self.data: LabeledDataModule | None = None
@@ -73,7 +75,7 @@ class OnlineProbe(pl.Callback):
 
     def probe(self, encoder: nn.Module, device: torch.device) -> dict[str, float]:
         assert self.data is not None
-        emb = {s: extract(encoder, self.data.chunk_dataset(s), device=device) for s in ("train", "valid")}
+        emb = {s: extract(encoder, self.data.chunk_dataset(s), device=device, pooling=self.pooling) for s in ("train", "valid")}
         mean, std = standardiser(emb["train"].x)
         x = {s: (e.x - mean) / std for s, e in emb.items()}
         metrics = {}

@@ -51,9 +51,10 @@ class ProbeConfig:
         patience: epochs without validation improvement before stopping.
         aggregation: chunk outputs averaged per clip as "logits" (MARBLE) or "probs" (CLMR).
         pooling: how each chunk's frames are summarised over time, the same for every encoder: "mean", "mean_std"
-            (mean and standard deviation, as MFCC statistics do) or "max" for every layer; "encoder" keeps each
-            encoder's own pooling of its output (the mean for most, a learnt aggregator for some families, mean and
-            std for MFCC) and the mean for other layers.
+            (mean and standard deviation, as MFCC statistics do; the default, which measured best on the pieces
+            corpus, benchmarks/QUALITY.md) or "max" for every layer; "encoder" keeps each encoder's own pooling of
+            its output (the mean for most, a learnt aggregator for some families, mean and std for MFCC) and the
+            mean for other layers, as before.
         layers: "output" probes the encoder's embedding; "each" probes every hidden state on its own; "weighted"
             probes a learnt softmax-weighted sum of all hidden states (MARBLE; needs equal layer widths); "best"
             probes every hidden state and reports, under the name "best", the test metrics of the one whose probe
@@ -72,7 +73,7 @@ class ProbeConfig:
     weight_decay: float = 0.0
     patience: int = 20
     aggregation: Aggregation = "logits"
-    pooling: Pooling = "encoder"
+    pooling: Pooling = "mean_std"
     layers: Literal["output", "each", "weighted", "best"] = "output"
     seeds: list[int] = field(default_factory=lambda: [0])
 

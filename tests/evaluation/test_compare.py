@@ -43,7 +43,8 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     report = (out / "report.md").read_text()
     assert "## Protocol" in report and "Clips kept (seed 0): instrument: 0.25 → " in report
     assert "non-overlapping chunks (instrument 0.5 s)" in report
-    assert "each encoder's own pooling of its output" in report and "`probe.pooling: encoder`" in report
+    assert "mean and standard deviation, for every encoder and every layer, MFCC included" in report
+    assert "`probe.pooling: mean_std`" in report
     assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
