@@ -20,7 +20,6 @@ Mozart, the Essen and O'Neill folk songs, ...) are kept for an independent check
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,10 +29,8 @@ from typing import Any
 import numpy as np
 
 from ssl_mir.data.keys import PITCH_CLASSES
-from ssl_mir.data.render import FAMILIES, Note, Score, render, resolve_backend
-from ssl_mir.data.writing import write_clip, write_manifest
+from ssl_mir.data.render import FAMILIES, Note, Score
 
-log = logging.getLogger(__name__)
 
 COLLECTIONS: dict[str, tuple[str, ...]] = {  # style class → music21 corpus folders
     "airds": ("airdsAirs",),

@@ -8,11 +8,12 @@ import platform
 from pathlib import Path
 
 import torch
-from matplotlib.figure import Figure  # the object API: no pyplot, no GUI backend, files only
+from matplotlib.figure import Figure
 
 import ssl_mir
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
 from ssl_mir.encoders.mfcc import MFCCStats
+from ssl_mir.evaluation import plotting
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC
 from ssl_mir.evaluation.probe import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
@@ -72,20 +73,11 @@ def series(stats: Summary, task: str, metric: str) -> Series:
 def plot(stats: Summary, panels: list[tuple[str, str]], path: Path) -> Figure:
     """One panel per (task, metric): the metric against the label fraction (log axis), one line per encoder with
     ±1 std error bars over seeds. Saved to `path` and returned."""
-    figure = Figure(figsize=(5.5 * len(panels), 4))
-    axes = figure.subplots(1, len(panels), squeeze=False)
-    for ax, (task, metric) in zip(axes[0], panels):
+    figure, axes = plotting.panels(len(panels))
+    for ax, (task, metric) in zip(axes, panels):
         for label, (fractions, means, stds) in series(stats, task, metric).items():
             ax.errorbar(fractions, means, yerr=stds, label=label, marker="o", capsize=3)
-        ax.set_xscale("log")
-        ax.set_xlabel("label fraction of the training split")
-        ax.set_ylabel(f"test {metric} (clip level)")
-        ax.set_title(task)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return figure
+    return plotting.finish(figure, axes, "label fraction of the training split", panels, path)
 
 
 def augmentation(data: LabeledDataModule) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ssl_mir.evaluation import plotting
 from ssl_mir.evaluation.baselines import MFCC, RANDOM_PREFIX, SUPERVISED_PREFIX
 from ssl_mir.evaluation.report import Summary, cell, encoder_label
 from ssl_mir.export import read_config
@@ -52,9 +53,8 @@ def scale_table(stats: Summary, scale: Scale, task: str, metric: str) -> str:
 def plot_scale(stats: Summary, scale: Scale, panels: list[tuple[str, str]], path: Path) -> Figure:
     """One panel per (task, metric): the metric against unlabeled hours (log axis), one line per method and label
     fraction, ±1 std error bars over seeds. Saved to `path` and returned."""
-    figure = Figure(figsize=(5.5 * len(panels), 4))
-    axes = figure.subplots(1, len(panels), squeeze=False)
-    for ax, (task, metric) in zip(axes[0], panels):
+    figure, axes = plotting.panels(len(panels))
+    for ax, (task, metric) in zip(axes, panels):
         fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)})
         for group in sorted({g for g, _ in scale.values()}):
             members = sorted((h, label) for label, (g, h) in scale.items() if g == group)
@@ -63,12 +63,4 @@ def plot_scale(stats: Summary, scale: Scale, panels: list[tuple[str, str]], path
                           if (label, task, f, metric) in stats]
                 ax.errorbar([h for h, _ in points], [s[0] for _, s in points], yerr=[s[1] for _, s in points],
                             label=f"{group}, {f:.0%} labels", marker="o", capsize=3)
-        ax.set_xscale("log")
-        ax.set_xlabel("unlabeled audio in pre-training (hours)")
-        ax.set_ylabel(f"test {metric} (clip level)")
-        ax.set_title(task)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return figure
+    return plotting.finish(figure, axes, "unlabeled audio in pre-training (hours)", panels, path)

@@ -71,8 +71,8 @@ def test_knn_outputs_for_each_task_kind() -> None:
     torch.testing.assert_close(bpm, torch.tensor([[2.0]]))  # mean of standardised 1 and 3
 
 
-def test_weighted_layer_probe_finds_the_informative_layer() -> None:
-    """Three layers, only the middle one carries the label: the weighted sum learns to read it."""
+def _middle_layer_informative() -> tuple[dict[str, ChunkEmbeddings], dict[str, torch.Tensor], Task]:
+    """Three layers of embeddings, of which only the middle one carries the label, in every split."""
     g = torch.Generator().manual_seed(0)
     centers = 3.0 * torch.randn(4, 16, generator=g)
     splits = {}
@@ -81,7 +81,12 @@ def test_weighted_layer_probe_finds_the_informative_layer() -> None:
         noise = [torch.randn_like(informative.x) for _ in range(2)]
         splits[s] = (ChunkEmbeddings([noise[0], informative.x, noise[1]], informative.clip), labels)
     embeddings, targets = {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
-    task = Task("y", "multiclass", ("a", "b", "c", "d"))
+    return embeddings, targets, Task("y", "multiclass", ("a", "b", "c", "d"))
+
+
+def test_weighted_layer_probe_finds_the_informative_layer() -> None:
+    """Only the middle layer carries the label: the weighted sum learns to read it."""
+    embeddings, targets, task = _middle_layer_informative()
     config = ProbeConfig(max_epochs=30, layers="weighted")
     assert config.probed_layers(3) == ["weighted"]
     weighted = fit_probe(task, embeddings, targets, config, accelerator="cpu", layer="weighted")
@@ -90,16 +95,8 @@ def test_weighted_layer_probe_finds_the_informative_layer() -> None:
 
 
 def test_best_layer_is_chosen_on_the_validation_split() -> None:
-    """Three layers, only the last-but-one carries the label in train and valid: "best" reports its test scores."""
-    g = torch.Generator().manual_seed(0)
-    centers = 3.0 * torch.randn(4, 16, generator=g)
-    splits = {}
-    for s, n in [("train", 80), ("valid", 20), ("test", 40)]:
-        informative, labels = _split(n, centers, g)
-        splits[s] = (ChunkEmbeddings([torch.randn_like(informative.x), informative.x, torch.randn_like(informative.x)],
-                                     informative.clip), labels)
-    embeddings, targets = {s: e for s, (e, _) in splits.items()}, {s: y for s, (_, y) in splits.items()}
-    task = Task("y", "multiclass", ("a", "b", "c", "d"))
+    """Only the middle layer carries the label in train and valid: "best" reports its test scores."""
+    embeddings, targets, task = _middle_layer_informative()
     each = probe_layers(task, embeddings, targets, ProbeConfig(max_epochs=20, layers="each"), "cpu")
     assert list(each) == ["0", "1", "output"] and each["1"]["accuracy"] > 0.9 > 0.5 > each["0"]["accuracy"]
     best = probe_layers(task, embeddings, targets, ProbeConfig(max_epochs=20, layers="best"), "cpu")

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from ssl_mir.encoders import PatchTransformer
 from ssl_mir.pretext import M2D
 from ssl_mir.pretext.ema import target_momentum
-from ssl_mir.pretext.masking import keep_indices, patch_mask
+from ssl_mir.pretext.masking import patch_mask
 
 
 def tiny_m2d(**kw: object) -> M2D:
