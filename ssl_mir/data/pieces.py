@@ -31,7 +31,6 @@ import numpy as np
 from ssl_mir.data.keys import PITCH_CLASSES
 from ssl_mir.data.render import FAMILIES, Note, Score
 
-
 COLLECTIONS: dict[str, tuple[str, ...]] = {  # style class → music21 corpus folders
     "airds": ("airdsAirs",),
     "ryans": ("ryansMammoth",),
