@@ -29,7 +29,7 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
     stats = summarise(results)
     report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats))]
     panels = [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)]
-    scale = pretraining_scale(sweep.encoders)
+    scale = pretraining_scale(sweep.encoders, "best" if sweep.probe.layers == "best" else "output")
     if scale:  # one method pre-trained on several amounts of unlabeled audio
         report += ["## Unlabeled scale", *(scale_table(stats, scale, t, m) for t, m in panels)]
         plot_scale(stats, scale, panels, out / "unlabeled_scale.png")

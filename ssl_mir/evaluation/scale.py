@@ -20,9 +20,9 @@ from ssl_mir.export import read_config
 Scale = dict[str, tuple[str, float]]  # encoder label → (method and architecture, unlabeled hours)
 
 
-def pretraining_scale(specs: list[str]) -> Scale:
+def pretraining_scale(specs: list[str], layer: str = "output") -> Scale:
     """The exported encoders among `specs` whose method and architecture were pre-trained on at least two
-    different amounts of unlabeled audio: label → (method · architecture, hours)."""
+    different amounts of unlabeled audio: label (of the probed `layer`) → (method · architecture, hours)."""
     found: Scale = {}
     for spec in specs:
         if spec == MFCC or spec.startswith((RANDOM_PREFIX, SUPERVISED_PREFIX)):
@@ -30,7 +30,7 @@ def pretraining_scale(specs: list[str]) -> Scale:
         config = read_config(spec)
         meta = config.get("meta", {})
         if "data" in meta and "method" in meta:
-            found[encoder_label(spec)] = (f"{meta['method']} · {config['class_path'].rsplit('.', 1)[-1]}",
+            found[encoder_label(spec, layer)] = (f"{meta['method']} · {config['class_path'].rsplit('.', 1)[-1]}",
                                           float(meta["data"]["hours"]))
     groups = {g for g, _ in found.values()}
     keep = {g for g in groups if len({h for gg, h in found.values() if gg == g}) > 1}

@@ -53,6 +53,7 @@ def test_scale_groups_one_method_over_several_pool_sizes(tmp_path: Path) -> None
     d = _export(tmp_path, "old", "SimCLR", None)  # exported before the data was recorded
     scale = pretraining_scale([a, b, c, d, f"random:{a}", "mfcc"])
     assert scale == {"s10": ("SimCLR · ShortChunkCNN", 1.0), "s100": ("SimCLR · ShortChunkCNN", 10.0)}
+    assert set(pretraining_scale([a, b], "best")) == {"s10@best", "s100@best"}  # the labels of best-layer results
     stats = {("s10", "key", 0.1, "accuracy"): (0.2, 0.01, 3), ("s100", "key", 0.1, "accuracy"): (0.3, 0.02, 3),
              ("s10", "key", 1.0, "accuracy"): (0.4, 0.01, 3), ("s100", "key", 1.0, "accuracy"): (0.5, 0.0, 3)}
     table = scale_table(stats, scale, "key", "accuracy")
