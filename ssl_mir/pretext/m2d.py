@@ -64,8 +64,9 @@ class M2D(PretextModule):
 
     def online(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
         """Predicted features of the masked patches from the visible ones: (B, N, P) → (B, n_masked, D)."""
-        visible = self.encoder.encode_patches(patches, grid, keep_indices(mask))  # type: ignore[operator]
-        predicted = self.predictor(visible, keep_indices(mask), grid)  # (B, N, D)
+        keep = keep_indices(mask)  # (B, n_visible)
+        visible = self.encoder.encode_patches(patches, grid, keep)  # type: ignore[operator]
+        predicted = self.predictor(visible, keep, grid)  # (B, N, D)
         masked = keep_indices(~mask)  # (B, n_masked)
         return predicted.gather(1, masked[..., None].expand(-1, -1, predicted.shape[-1]))
 
