@@ -68,8 +68,9 @@ class Block(nn.Module):
 
 
 class PatchTransformer(Encoder):
-    """Normalised log-mel → patches → linear embedding + positions → transformer blocks → frames (B, T', D), the
-    frequency patches of each time step averaged.
+    """Normalised log-mel → patches → linear embedding + positions → transformer blocks → frames: the frequency
+    patches of each time step averaged (B, T', D), or concatenated (B, T', F'·D) as in the evaluation of MSM-MAE and
+    M2D (Niizumi et al. 2022, 2023), which keeps where in frequency each feature sits.
 
     Args:
         sample_rate: input rate.
@@ -88,6 +89,8 @@ class PatchTransformer(Encoder):
         mel_std: log-mel normalisation std (a buffer).
         spec_augment: SpecAugment masks of the normalised log-mel while training (Park et al. 2019), in the encoder's
             own forward only: masked-prediction methods read `patches()`, whose targets stay whole.
+        frequency: how a time step's frequency patches make its frame: "mean" (width `dim`) or "concat" (width
+            `dim` times the patches along frequency). Tokens keep width `dim` (`token_dim`) either way.
     """
 
     def __init__(
@@ -107,12 +110,17 @@ class PatchTransformer(Encoder):
         mel_mean: float = 0.0,
         mel_std: float = 1.0,
         spec_augment: SpecAugment | None = None,
+        frequency: Literal["mean", "concat"] = "mean",
     ) -> None:
         super().__init__()
         if n_mels % patch_freq:
             raise ValueError(f"n_mels {n_mels} is not a multiple of patch_freq {patch_freq}")
+        if frequency not in ("mean", "concat"):
+            raise ValueError(f"frequency must be mean or concat, got {frequency!r}")
         self.sample_rate = sample_rate
-        self.embed_dim = dim
+        self.frequency = frequency
+        self.token_dim = dim
+        self.embed_dim = dim * (n_mels // patch_freq if frequency == "concat" else 1)
         self.frame_rate = sample_rate / hop_length / patch_time
         self.patch_freq, self.patch_time = patch_freq, patch_time
         self.patch_dim = patch_freq * patch_time
@@ -149,12 +157,12 @@ class PatchTransformer(Encoder):
     def positions(self, grid: Grid) -> torch.Tensor:
         """Position embeddings of a grid: (F'·T', D)."""
         if self.learned is None:
-            return grid_positions(grid, self.embed_dim).to(self.patch_embed.weight.device)
+            return grid_positions(grid, self.token_dim).to(self.patch_embed.weight.device)
         table = self.learned  # (F', T_max, D)
         if grid[1] != table.shape[1]:
             table = table[:, : grid[1]] if grid[1] < table.shape[1] else F.interpolate(
                 table.permute(0, 2, 1), size=grid[1], mode="linear", align_corners=False).permute(0, 2, 1)
-        return table.reshape(-1, self.embed_dim)
+        return table.reshape(-1, self.token_dim)
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Blocks over tokens with positions (B, n, D), any subset of the grid; every block's output, the last one
@@ -180,4 +188,7 @@ class PatchTransformer(Encoder):
         patches, grid = self.patchify(spec)
         states = self.encode(self.tokens(patches) + self.positions(grid))
         b = wave.shape[0]
-        return [h.view(b, grid[0], grid[1], -1).mean(dim=1) for h in states]  # each (B, T', D)
+        grids = [h.view(b, grid[0], grid[1], -1) for h in states]  # each (B, F', T', D)
+        if self.frequency == "mean":
+            return [g.mean(dim=1) for g in grids]  # each (B, T', D)
+        return [g.permute(0, 2, 1, 3).reshape(b, grid[1], -1) for g in grids]  # each (B, T', F'·D)

@@ -69,13 +69,13 @@ class BestRQ(PretextModule):
                                                                 n_codebooks, quantiser_seed)
         else:
             self.quantiser = KMeansTargets.load(targets, encoder)
-        self.mask_embedding = nn.Parameter(torch.randn(encoder.embed_dim) * 0.02) if fill == "embedding" else None
-        self.heads = nn.ModuleList(nn.Linear(encoder.embed_dim, self.quantiser.vocabulary)
+        self.mask_embedding = nn.Parameter(torch.randn(encoder.token_dim) * 0.02) if fill == "embedding" else None
+        self.heads = nn.ModuleList(nn.Linear(encoder.token_dim, self.quantiser.vocabulary)
                                    for _ in range(self.quantiser.n_codebooks))
         self.cqt_weight = cqt_weight
         if cqt_weight > 0:
             self.cqt = CQT(encoder.sample_rate, encoder.frontend.hop_length)
-            self.cqt_head = nn.Linear(encoder.embed_dim, encoder.patch_time * self.cqt.n_bins)
+            self.cqt_head = nn.Linear(encoder.token_dim, encoder.patch_time * self.cqt.n_bins)
 
     def forward(self, wave: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, S) → per-codebook logits [(B, N, V)], targets (B, N, C), mask (B, N), encoded tokens (B, N, D)."""

@@ -58,7 +58,7 @@ class M2D(PretextModule):
         self.mask_ratio = mask_ratio
         self.masking = masking
         self.base_momentum = base_momentum
-        self.predictor = MAEDecoder(encoder.embed_dim, encoder.embed_dim, predictor_dim, predictor_depth,
+        self.predictor = MAEDecoder(encoder.token_dim, encoder.token_dim, predictor_dim, predictor_depth,
                                     predictor_heads)
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
 

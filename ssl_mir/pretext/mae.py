@@ -51,7 +51,7 @@ class MAE(PretextModule):
         self.mask_ratio = mask_ratio
         self.masking = masking
         self.normalise_targets = normalise_targets
-        self.decoder = MAEDecoder(encoder.embed_dim, encoder.patch_dim, decoder_dim, decoder_depth, decoder_heads)
+        self.decoder = MAEDecoder(encoder.token_dim, encoder.patch_dim, decoder_dim, decoder_depth, decoder_heads)
 
     def encode_visible(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
         """The encoder over the visible patches only: masked patches never enter it. (B, N, P) → (B, n, D)."""

@@ -38,6 +38,23 @@ def test_learned_positions_interpolate_beyond_the_table_and_sinusoidal_ones_exte
                        sinusoidal.positions((4, 10)).view(4, 10, 16))  # a position's code does not depend on length
 
 
+def test_concat_frames_hold_each_frequency_patch_in_place_and_average_to_the_mean_frames() -> None:
+    torch.manual_seed(0)
+    mean = PatchTransformer(n_mels=64, patch_freq=16, dim=8, depth=2, heads=2).eval()
+    concat = PatchTransformer(n_mels=64, patch_freq=16, dim=8, depth=2, heads=2, frequency="concat").eval()
+    concat.load_state_dict(mean.state_dict())  # the option adds no parameters
+    wave = torch.randn(2, 16000)
+    patches, grid = mean.patches(wave)
+    with torch.no_grad():
+        tokens = mean.encode(mean.tokens(patches) + mean.positions(grid))[-1].view(2, *grid, 8)  # (B, F', T', D)
+        framed = concat(wave)  # (B, T', F'·D)
+    assert concat.embed_dim == 32 and concat.token_dim == 8 and framed.shape == (2, grid[1], 32)
+    assert torch.allclose(framed[:, 5, 8:16], tokens[:, 1, 5])  # time step 5, frequency patch 1
+    assert torch.allclose(framed.view(2, grid[1], 4, 8).mean(dim=2), mean(wave), atol=1e-6)
+    with pytest.raises(ValueError, match="frequency must be mean or concat"):
+        PatchTransformer(frequency="sum")  # type: ignore[arg-type]
+
+
 def test_bad_geometry_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="n_mels 64 is not a multiple of patch_freq 24"):
         PatchTransformer(n_mels=64, patch_freq=24)

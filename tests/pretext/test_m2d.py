@@ -14,14 +14,16 @@ from ssl_mir.pretext.ema import target_momentum
 from ssl_mir.pretext.masking import patch_mask
 
 
-def tiny_m2d(**kw: object) -> M2D:
-    encoder = PatchTransformer(n_mels=32, patch_freq=16, patch_time=4, dim=32, depth=2, heads=2)
+def tiny_m2d(frequency: str = "mean", **kw: object) -> M2D:
+    encoder = PatchTransformer(n_mels=32, patch_freq=16, patch_time=4, dim=32, depth=2, heads=2,
+                               frequency=frequency)  # type: ignore[arg-type]
     return M2D(encoder, predictor_dim=32, predictor_heads=2, **kw)
 
 
-def test_online_sees_only_visible_and_target_only_masked_patches() -> None:
+@pytest.mark.parametrize("frequency", ["mean", "concat"])  # the branches work on tokens whatever the frames are
+def test_online_sees_only_visible_and_target_only_masked_patches(frequency: str) -> None:
     torch.manual_seed(0)
-    m2d = tiny_m2d().eval()
+    m2d = tiny_m2d(frequency).eval()
     with torch.no_grad():
         for p in m2d.target_encoder.parameters():  # a target unlike the online encoder
             p.add_(0.1 * torch.randn_like(p))

@@ -83,9 +83,10 @@ def test_mae_encoder_never_sees_masked_patches() -> None:
                                   mae.encode_visible(patches, grid, mask))
 
 
-def test_mae_step_shapes_and_loss_falls_on_one_batch() -> None:
+@pytest.mark.parametrize("frequency", ["mean", "concat"])  # MAE works on tokens whatever the frames are
+def test_mae_step_shapes_and_loss_falls_on_one_batch(frequency: str) -> None:
     torch.manual_seed(0)
-    mae = MAE(tiny(), mask_ratio=0.75, decoder_dim=32, decoder_heads=2)
+    mae = MAE(tiny(frequency=frequency), mask_ratio=0.75, decoder_dim=32, decoder_heads=2)
     wave = torch.randn(4, 16000)
     pred, patches, mask = mae(wave)
     n = patches.shape[1]
@@ -114,9 +115,10 @@ def test_bestrq_targets_are_deterministic_for_a_seed_and_frozen() -> None:
     assert targets[0, 3, 1].item() == int((a.codebooks[1] @ z).argmax())
 
 
-def test_bestrq_step_predicts_targets_at_masked_positions_only() -> None:
+@pytest.mark.parametrize("frequency", ["mean", "concat"])
+def test_bestrq_step_predicts_targets_at_masked_positions_only(frequency: str) -> None:
     torch.manual_seed(0)
-    model = BestRQ(tiny(), codebook_size=16, codebook_dim=4, n_codebooks=2, fill="embedding")
+    model = BestRQ(tiny(frequency=frequency), codebook_size=16, codebook_dim=4, n_codebooks=2, fill="embedding")
     wave = torch.randn(3, 16000)
     torch.manual_seed(1)
     logits, targets, mask, _ = model(wave)
