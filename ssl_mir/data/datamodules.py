@@ -13,13 +13,11 @@ from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
 from ssl_mir.data.datasets import ChunkDataset, CropDataset
 from ssl_mir.data.fractions import label_subset
-from ssl_mir.data.manifest import Manifest, OnBadFile, Row
+from ssl_mir.data.manifest import SPLITS, Manifest, OnBadFile, Row
 from ssl_mir.data.pipeline import Pipeline, loader
 from ssl_mir.data.tasks import Task, TaskKind
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "valid", "test")
 
 
 class PretrainDataModule(Pipeline):

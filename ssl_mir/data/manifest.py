@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 OnBadFile = Literal["raise", "skip"]
 RESERVED_COLUMNS = ("path", "split")
+SPLITS = ("train", "valid", "test")  # the values of the 'split' column; empty means no split
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class Manifest:
         self.rows: list[Row] = list(rows)
         self.source = source
         self.skipped: list[BadFile] = []
+        unknown = sorted({r.split for r in self.rows if r.split is not None and r.split not in SPLITS})
+        if unknown:
+            found = sorted({r.split or "(empty)" for r in self.rows})
+            raise ValueError(f"{source}: unknown split value(s) {unknown}; the 'split' column holds {found}, and "
+                             f"accepts {list(SPLITS)} or an empty cell")
         seen: dict[str, int] = {}
         for i, row in enumerate(self.rows):
             if row.path in seen:
@@ -93,7 +99,7 @@ class Manifest:
     @classmethod
     def from_csv(cls, path: str | Path) -> Manifest:
         path = Path(path)
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # a byte-order mark is not part of 'path'
             reader = csv.DictReader(f)
             if reader.fieldnames is None or "path" not in reader.fieldnames:
                 raise ValueError(f"{path}: the CSV needs a 'path' column (found {reader.fieldnames})")
@@ -104,7 +110,7 @@ class Manifest:
     def from_jsonl(cls, path: str | Path) -> Manifest:
         path = Path(path)
         rows = []
-        with open(path) as f:
+        with open(path, encoding="utf-8-sig") as f:
             for i, line in enumerate(f, start=1):
                 if not line.strip():
                     continue

@@ -132,6 +132,10 @@ def test_generic_table_with_its_own_column_names(tmp_path: Path) -> None:
                    "--label_sep", "|", "--out", tmp_path / "out" / "m.csv")
     assert rows["0.flac"] == {"split": "train", "mood": "happy;calm", "bpm": "120"}
     assert rows["1.flac"]["split"] == "valid"
+    (tmp_path / "bom.csv").write_bytes("file,partition,mood\n0.flac,train,happy\n".encode("utf-8-sig"))
+    rows = convert("table", "--path", tmp_path / "bom.csv", "--tasks", "{mood: multiclass}", "--path_column", "file",
+                   "--split_column", "partition", "--audio_root", tmp_path / "audio", "--out", tmp_path / "b" / "m.csv")
+    assert rows["0.flac"] == {"split": "train", "mood": "happy"}  # the byte-order mark is not in the first column
     (tmp_path / "meta.tsv").write_text("file\tpartition\tmood\tbpm\n0.flac\tdev\thappy\t120\n")
     with pytest.raises(ValueError, match=r"meta.tsv:2: split 'dev' is not train, valid or test"):
         convert("table", "--path", tmp_path / "meta.tsv", "--tasks", "{mood: multilabel}", "--path_column", "file",

@@ -53,6 +53,27 @@ def test_duplicates_and_missing_columns_are_errors(tmp_path: Path) -> None:
         Manifest.load(tmp_path / "nowhere.csv")
 
 
+def test_unknown_split_values_are_an_error_listing_found_and_accepted_values(tmp_path: Path) -> None:
+    write_tone(tmp_path / "a.wav")
+    write_tone(tmp_path / "b.wav")
+    (tmp_path / "m.csv").write_text("path,split\na.wav,Train\nb.wav,test\n")
+    with pytest.raises(ValueError, match=r"unknown split value\(s\) \['Train'\]; the 'split' column holds "
+                                         r"\['Train', 'test'\], and accepts \['train', 'valid', 'test'\]"):
+        Manifest.load(tmp_path / "m.csv")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"path": "a.wav", "split": "validation"}) + "\n")
+    with pytest.raises(ValueError, match=r"m.jsonl: unknown split value\(s\) \['validation'\]"):
+        Manifest.load(tmp_path / "m.jsonl")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    write_tone(tmp_path / "a.wav")
+    (tmp_path / "m.csv").write_bytes("path,split,genre\r\na.wav,train,rock\r\n".encode("utf-8-sig"))
+    (tmp_path / "m.jsonl").write_bytes((json.dumps({"path": "a.wav", "split": "train"}) + "\n").encode("utf-8-sig"))
+    from_csv, from_jsonl = Manifest.load(tmp_path / "m.csv"), Manifest.load(tmp_path / "m.jsonl")
+    assert from_csv.rows[0].labels == {"genre": "rock"} and from_csv.rows[0].split == "train"
+    assert from_jsonl.rows[0].path == from_csv.rows[0].path
+
+
 def test_check_raises_one_error_listing_every_bad_file(tmp_path: Path) -> None:
     folder = _bad_folder(tmp_path)
     (folder / "m.csv").write_text("path\n" + "\n".join(p.name for p in sorted(folder.iterdir())) + "\nmissing.wav\n")

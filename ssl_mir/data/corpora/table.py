@@ -25,7 +25,7 @@ def table(path: str, tasks: dict[str, TaskKind], path_column: str = "path", spli
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"table not found: {source}")
-    with open(source, newline="") as f:
+    with open(source, newline="", encoding="utf-8-sig") as f:  # spreadsheets often write a byte-order mark
         records = list(csv.DictReader(f, delimiter="\t" if source.suffix == ".tsv" else ","))
     needed = [path_column, split_column, *tasks]
     absent = [c for c in needed if records and c not in records[0]]
