@@ -108,6 +108,23 @@ def test_embed_writes_clip_and_frame_embeddings(corpus: Path, tmp_path: Path) ->
     np.testing.assert_allclose(np.array(clip_table["embedding"]), clips, rtol=1e-6)
 
 
+def test_embed_refuses_a_file_whose_embedding_is_not_finite(tmp_path: Path) -> None:
+    from ssl_mir.evaluation.embeddings import NonFiniteEmbeddingError
+
+    t = np.arange(32000) / 16000
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "a.wav", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
+    sf.write(tmp_path / "audio" / "b.wav", (1e30 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000,
+             subtype="FLOAT")  # decodes, but its power overflows float32 in the front end
+    torch.manual_seed(0)
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    for level in ("clip", "frame"):
+        with pytest.raises(NonFiniteEmbeddingError, match=r"b.wav: the encoder's layer -1 holds NaN or infinite"):
+            run("embed", "--encoder", tmp_path / "enc", "--data", tmp_path / "audio", "--out", tmp_path / level,
+                "--level", level, "--chunk_seconds", "1.0")
+        assert not (tmp_path / level).exists()  # nothing written
+
+
 @pytest.mark.parametrize("method", SUPERVISED, ids=lambda p: p.stem)
 def test_supervised_fast_dev_run(method: Path, corpus: Path, tmp_path: Path) -> None:
     run("supervised", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", method, *labeled_args(corpus), *TINY_CNN,

@@ -56,6 +56,20 @@ def embed(encoder: Encoder, wave: torch.Tensor) -> torch.Tensor:
     return out[0] if single else out
 
 
+class NonFiniteEmbeddingError(ValueError):
+    """An encoder gave NaN or infinite values for a file: the embedding would be a silent wrong result."""
+
+
+def check_finite(x: torch.Tensor, clips: torch.Tensor, dataset: ChunkDataset, what: str) -> None:
+    """Raise `NonFiniteEmbeddingError` naming the first file whose chunk has a non-finite value in `x` (B, ...)."""
+    bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1)  # (B,)
+    if bad.any():
+        clip = int(clips[bad.nonzero()[0, 0]])
+        raise NonFiniteEmbeddingError(f"{dataset.rows[clip].path}: the encoder's {what} holds NaN or infinite values "
+                                      f"({int(bad.sum())} of {len(x)} chunks in this batch); check the file's "
+                                      f"amplitudes and the encoder's weights")
+
+
 def _ready(encoder: Encoder, device: torch.device | str | None) -> torch.device:
     """Move the encoder to `device` (default: CUDA when available) in eval() mode; return the device."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -74,8 +88,9 @@ def extract(encoder: Encoder, dataset: ChunkDataset, batch_size: int = 32, num_w
     for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
         layers = encoder.layer_embeddings(batch["wave"].to(device), pooling)  # L × (B, D_l)
         per_layer = per_layer or [[] for _ in layers]
-        for store, x in zip(per_layer, layers):
+        for i, (store, x) in enumerate(zip(per_layer, layers)):
             store.append(x.float().cpu())
+            check_finite(store[-1], batch["clip"], dataset, f"layer {i}")
         clips.append(batch["clip"])
     return ChunkEmbeddings([torch.cat(xs) for xs in per_layer], torch.cat(clips))
 
@@ -88,6 +103,7 @@ def extract_frames(encoder: Encoder, dataset: ChunkDataset, layer: int = -1, bat
     per_clip: dict[int, list[torch.Tensor]] = {}
     for batch in DataLoader(dataset, batch_size=batch_size):  # chunks come in clip and time order
         frames = encoder.hidden_states(batch["wave"].to(device))[layer].float().cpu()  # (B, T, D)
+        check_finite(frames, batch["clip"], dataset, f"layer {layer}")
         for clip, f in zip(batch["clip"].tolist(), frames):
             per_clip.setdefault(clip, []).append(f)
     return [torch.cat(per_clip[c]) for c in range(len(dataset.rows))]

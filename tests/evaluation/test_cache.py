@@ -41,3 +41,23 @@ def test_cache_is_invalidated_by_the_encoder_and_the_data(chunks: ChunkDataset, 
     shorter = ChunkDataset(chunks.rows, 16000, 8000)  # another chunking of the same files
     assert len(cached_extract(encoder, shorter, tmp_path).x) == 2 * len(first.x)
     assert len(list(tmp_path.glob("*.safetensors"))) == 3
+
+
+def test_a_non_finite_embedding_is_an_error_naming_the_file_and_is_not_cached(chunks: ChunkDataset,
+                                                                             tmp_path: Path) -> None:
+    from ssl_mir.evaluation.embeddings import NonFiniteEmbeddingError
+
+    torch.manual_seed(0)
+    encoder = ShortChunkCNN(channels=[4, 8], n_mels=16).eval()
+    original = encoder.layer_embeddings
+
+    def nan_for_the_third_clip(wave: torch.Tensor, pooling: str = "encoder") -> list[torch.Tensor]:
+        layers = original(wave, pooling)  # type: ignore[arg-type]
+        layers[1][(wave[:, :100] == third[:100]).all(dim=1)] = float("nan")  # the chunks of the third clip only
+        return layers
+
+    third = chunks[[c["clip"] for c in (chunks[i] for i in range(len(chunks)))].index(2)]["wave"]
+    encoder.layer_embeddings = nan_for_the_third_clip  # type: ignore[method-assign]
+    with pytest.raises(NonFiniteEmbeddingError, match=f"{chunks.rows[2].path}: the encoder's layer 1 holds NaN"):
+        cached_extract(encoder, chunks, tmp_path, batch_size=3)
+    assert not list(tmp_path.glob("*.safetensors"))
