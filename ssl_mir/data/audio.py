@@ -13,6 +13,11 @@ import torchaudio.functional as AF
 
 # A file whose absolute peak stays below this (-80 dBFS) is called silent.
 SILENCE_PEAK = 1e-4
+# The default bound on a file's absolute peak (+24 dBFS): float files may exceed full scale a little, not by orders.
+MAX_AMPLITUDE = 16.0
+# A file that decodes to fewer frames than its header declares, by more than this share plus 50 ms, is truncated
+# (MP3 headers estimate their length; encoder padding differs by a few frames).
+LENGTH_TOLERANCE = 0.01
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif", ".au")
 
 
@@ -56,19 +61,28 @@ def probe(path: str | Path) -> AudioInfo:
     return AudioInfo(sample_rate=int(info.samplerate), frames=int(info.frames), channels=int(info.channels))
 
 
-def check_content(path: str | Path, block_frames: int = 1 << 16) -> str | None:
-    """Decode the whole file in blocks and return a problem (NaN/Inf, silence, decode error) or None."""
-    peak = 0.0
+def check_content(path: str | Path, info: AudioInfo | None = None, max_amplitude: float = MAX_AMPLITUDE,
+                  block_frames: int = 1 << 16) -> str | None:
+    """Decode the whole file in blocks and return a problem or None: a decode error, NaN/Inf samples, a peak above
+    `max_amplitude`, silence, or (given the header's `info`) fewer decoded frames than the header declares."""
+    peak, decoded = 0.0, 0
     try:
-        for block in sf.blocks(str(path), blocksize=block_frames, dtype="float32", always_2d=True):
-            if not np.isfinite(block).all():
-                return "contains NaN or Inf samples"
-            if block.size:
+        with sf.SoundFile(str(path)) as f:
+            # Not sf.blocks: it pads the blocks to the header's length, so a truncated MP3 would look whole.
+            while len(block := f.read(block_frames, dtype="float32", always_2d=True)):
+                if not np.isfinite(block).all():
+                    return "contains NaN or Inf samples"
                 peak = max(peak, float(np.abs(block).max()))
+                decoded += len(block)
     except (sf.LibsndfileError, RuntimeError) as err:
         return f"cannot decode ({err})"
+    if peak > max_amplitude:
+        return f"peak amplitude {peak:.3g} above the bound {max_amplitude:g} (max_amplitude)"
     if peak < SILENCE_PEAK:
         return f"silent (peak {peak:.1e} below {SILENCE_PEAK:.0e})"
+    if info is not None and decoded < info.frames * (1.0 - LENGTH_TOLERANCE) - 0.05 * info.sample_rate:
+        return (f"truncated: decodes {decoded / info.sample_rate:.2f} s of the {info.duration:.2f} s its header "
+                f"declares")
     return None
 
 

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
+from ssl_mir.data.audio import MAX_AMPLITUDE
 from ssl_mir.data.datasets import ChunkDataset, CropDataset
 from ssl_mir.data.fractions import label_subset
 from ssl_mir.data.manifest import SPLITS, Manifest, OnBadFile, Row
@@ -37,6 +38,7 @@ class PretrainDataModule(Pipeline):
         num_workers: dataloader processes (None: one per available CPU, at most 8).
         on_bad_file: "raise" lists every bad file at setup; "skip" leaves them out, logged and counted.
         max_channels: files with more channels are bad.
+        max_amplitude: files whose absolute peak exceeds this are bad (+24 dBFS by default).
         decoded_cache: a local folder for the corpus decoded and resampled once as int16 memory maps
             (`data.decoded`); None reads and resamples the files every time.
     """
@@ -54,6 +56,7 @@ class PretrainDataModule(Pipeline):
         num_workers: int | None = None,
         on_bad_file: OnBadFile = "raise",
         max_channels: int = 2,
+        max_amplitude: float = MAX_AMPLITUDE,
         decoded_cache: str | None = None,
     ) -> None:
         super().__init__()
@@ -66,6 +69,7 @@ class PretrainDataModule(Pipeline):
         self.batch_size = batch_size
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
+        self.max_amplitude = max_amplitude
         self._set_pipeline(augment, decoded_cache, num_workers)
         warn_pretraining(self.transforms)
 
@@ -77,7 +81,8 @@ class PretrainDataModule(Pipeline):
             manifest = manifest.split(self.split)
         if self.pool_fraction < 1.0:
             manifest = manifest.subset(self.pool_fraction)
-        return manifest.check(self.on_bad_file, self.crop_samples / self.sample_rate, self.max_channels)
+        return manifest.check(self.on_bad_file, self.crop_samples / self.sample_rate, self.max_channels,
+                              max_amplitude=self.max_amplitude)
 
     @property
     def n_skipped(self) -> int:
@@ -125,6 +130,7 @@ class LabeledDataModule(Pipeline):
         num_workers: dataloader processes (None: one per available CPU, at most 8).
         on_bad_file: "raise" or "skip" bad files, see PretrainDataModule.
         max_channels: files with more channels are bad.
+        max_amplitude: files whose absolute peak exceeds this are bad.
         augment: waveform augmentations of the training crops (`augment.chain`). One that alters what a trained
             task's label changes with (pitch shift for a key) is refused here, naming both.
         label_changes_with: task → the properties its label changes with ("pitch", "tempo", "loudness"); a task
@@ -147,6 +153,7 @@ class LabeledDataModule(Pipeline):
         num_workers: int | None = None,
         on_bad_file: OnBadFile = "raise",
         max_channels: int = 2,
+        max_amplitude: float = MAX_AMPLITUDE,
         augment: Augmentation | None = None,
         label_changes_with: dict[str, list[str]] | None = None,
         decoded_cache: str | None = None,
@@ -169,6 +176,7 @@ class LabeledDataModule(Pipeline):
         self.batch_size = batch_size
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
+        self.max_amplitude = max_amplitude
         self.changes_with = _changes_with(tasks, label_changes_with or {})
         self._set_pipeline(augment, decoded_cache, num_workers)
         self.check_augment()
@@ -205,7 +213,8 @@ class LabeledDataModule(Pipeline):
         missing = [s for s in SPLITS if s not in manifest.splits]
         if missing:
             raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} (need {list(SPLITS)})")
-        return manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels)
+        return manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels,
+                              max_amplitude=self.max_amplitude)
 
     @property
     def n_skipped(self) -> int:

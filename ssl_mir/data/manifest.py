@@ -18,7 +18,7 @@ from typing import Iterable, Literal
 
 import numpy as np
 
-from ssl_mir.data.audio import AUDIO_EXTENSIONS, BadAudioError, check_content, probe
+from ssl_mir.data.audio import AUDIO_EXTENSIONS, MAX_AMPLITUDE, BadAudioError, check_content, probe
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ class Manifest:
         max_channels: int = 2,
         decode: bool = True,
         workers: int = 4,
+        max_amplitude: float = MAX_AMPLITUDE,
     ) -> Manifest:
         """Probe every file and fill in duration, sample rate and channels.
 
@@ -184,8 +185,10 @@ class Manifest:
             on_bad_file: "raise" one error listing all bad files, or "skip" them (logged and counted in `skipped`).
             min_duration: seconds a file needs, e.g. one crop.
             max_channels: files with more channels are refused (downmixing 5.1 to mono is rarely what was meant).
-            decode: also decode the whole file to catch NaN, silence and corruption past the header.
+            decode: also decode the whole file to catch NaN, silence, absurd amplitudes, a length short of the
+                header's and corruption past the header.
             workers: threads for probing (soundfile releases the GIL while decoding).
+            max_amplitude: with `decode`, files whose absolute peak exceeds this are bad.
 
         Returns:
             A new manifest with the good rows.
@@ -200,7 +203,7 @@ class Manifest:
                 return BadFile(row.path, f"{info.channels} channels (at most {max_channels} expected)")
             if info.duration < min_duration:
                 return BadFile(row.path, f"too short: {info.duration:.2f} s, need at least {min_duration:.2f} s")
-            problem = check_content(row.path) if decode else None
+            problem = check_content(row.path, info, max_amplitude) if decode else None
             if problem:
                 return BadFile(row.path, problem)
             return replace(row, duration=info.duration, sample_rate=info.sample_rate, channels=info.channels)

@@ -55,3 +55,21 @@ def test_check_content_finds_nan_and_silence(tmp_path: Path) -> None:
     assert "NaN" in check_content(tmp_path / "nan.wav")
     assert "silent" in check_content(tmp_path / "silent.wav")
     assert check_content(tmp_path / "ok.wav") is None
+
+
+def test_check_content_finds_absurd_amplitudes_against_a_configurable_bound(tmp_path: Path) -> None:
+    write_tone(tmp_path / "loud.wav", amp=1e30, subtype="FLOAT")
+    write_tone(tmp_path / "hot.wav", amp=2.0, subtype="FLOAT")  # a little over full scale is a float file's right
+    assert check_content(tmp_path / "loud.wav") == "peak amplitude 1e+30 above the bound 16 (max_amplitude)"
+    assert check_content(tmp_path / "hot.wav") is None
+    assert "above the bound 1.5" in check_content(tmp_path / "hot.wav", max_amplitude=1.5)
+
+
+def test_a_truncated_mp3_is_bad_although_its_header_declares_the_whole_length(tmp_path: Path) -> None:
+    whole = write_tone(tmp_path / "whole.mp3", seconds=8.0)
+    data = whole.read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: int(0.31 * len(data))])
+    assert probe(tmp_path / "cut.mp3").duration == pytest.approx(8.0)  # the header still says 8 s
+    problem = check_content(tmp_path / "cut.mp3", probe(tmp_path / "cut.mp3"))
+    assert problem is not None and problem.startswith("truncated: decodes 2.") and "of the 8.00 s" in problem
+    assert check_content(whole, probe(whole)) is None

@@ -98,3 +98,16 @@ def test_skip_counts_and_logs_bad_files(tmp_path: Path, caplog: pytest.LogCaptur
     assert "nan.wav: contains NaN" in caplog.text
     good = checked.rows[1]
     assert (good.sample_rate, good.channels, good.duration) == (16000, 2, 2.0)
+
+
+def test_check_refuses_truncated_and_absurdly_loud_files_or_skips_them(tmp_path: Path) -> None:
+    write_tone(tmp_path / "ok.wav")
+    write_tone(tmp_path / "loud.wav", amp=1e30, subtype="FLOAT")
+    data = write_tone(tmp_path / "whole.mp3", seconds=8.0).read_bytes()
+    (tmp_path / "whole.mp3").write_bytes(data[: len(data) // 3])
+    with pytest.raises(BadAudioError, match=r"2 bad audio file\(s\)") as err:
+        Manifest.load(tmp_path).check()
+    assert "loud.wav: peak amplitude 1e+30 above the bound 16" in str(err.value)
+    assert "whole.mp3: truncated: decodes" in str(err.value)
+    kept = Manifest.load(tmp_path).check("skip", max_amplitude=1e31)  # a looser bound keeps the loud file
+    assert sorted(Path(r.path).name for r in kept.rows) == ["loud.wav", "ok.wav"] and len(kept.skipped) == 1
