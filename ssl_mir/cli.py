@@ -32,7 +32,17 @@ class SslMirCLI(LightningCLI):
 
     `config.yaml` (the resolved config), `checkpoints/` (`last.ckpt` and the latest epoch; `--ckpt_path` resumes
     with optimiser and RNG state), `encoder/` (the exported frozen encoder) and the logger's files.
+
+    A checkpoint, local or a URL, is always loaded with `weights_only=True`: unpickling one could run any code in
+    it, and Lightning's default for URLs is to unpickle.
     """
+
+    def before_fit(self) -> None:
+        fit = self.config_init["fit"]
+        if fit.get("weights_only") is False:
+            raise ValueError("weights_only: false is refused: ssl_mir never unpickles a checkpoint (it could run "
+                             "code); its own checkpoints load with weights_only: true")
+        fit["weights_only"] = True
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--log_to", type=LoggerKind, default="wandb", help="wandb (offline), csv or tensorboard")

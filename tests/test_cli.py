@@ -152,6 +152,45 @@ def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -
     assert any(not torch.equal(first["state_dict"][k], v) for k, v in straight["state_dict"].items())
 
 
+class _Payload:
+    """A pickle that makes a directory when unpickled: a stand-in for a malicious checkpoint."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return os.mkdir, (str(self.marker),)
+
+
+def test_a_checkpoint_served_over_http_runs_no_code(corpus: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))  # where torch.hub puts downloads
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save({"state_dict": {}, "x": _Payload(tmp_path / "pwned")}, served / "evil.ckpt")
+    torch.load(served / "evil.ckpt", weights_only=False)  # the payload works when unpickled ...
+    assert (tmp_path / "pwned").is_dir()
+    (tmp_path / "pwned").rmdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/evil.ckpt"
+    try:
+        with pytest.raises(Exception, match="Weights only load failed"):  # ... and is refused here
+            _pretrain_tiny(corpus, tmp_path / "run", 1, "--ckpt_path", url)
+        with pytest.raises(ValueError, match="weights_only: false is refused"):
+            _pretrain_tiny(corpus, tmp_path / "run", 1, "--ckpt_path", url, "--weights_only", "false")
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_online_probe_logs_and_leaves_the_run_unchanged(corpus: Path, tmp_path: Path) -> None:
     online = ["-c", CONFIGS / "callbacks" / "online_probe.yaml",
               "--trainer.callbacks.manifest", corpus, "--trainer.callbacks.every_n_epochs", "1",
