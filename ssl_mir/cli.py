@@ -293,6 +293,7 @@ def export(args: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one command; every error propagates (for Python callers and tests). The shell's `ssl-mir` is `entry`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
         print(f"usage: ssl-mir {{{','.join(COMMANDS)}}} [options]   (ssl-mir COMMAND --help for options)")
@@ -302,5 +303,34 @@ def main(argv: list[str] | None = None) -> None:
     command(argv[1:])
 
 
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def raised_by_ssl_mir(err: BaseException) -> bool:
+    """Whether ssl_mir's own code raised `err` (its innermost frame is in this package): ssl_mir raises these
+    errors only about its input, with a message that names the problem; one raised deeper (torch, Lightning) is
+    unexpected."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(Path(__file__).parent)
+
+
+def entry() -> None:
+    """The `ssl-mir` console command: `main`, with errors the user caused (config, data, paths: errors ssl_mir
+    raised about its input) printed as one line on stderr and exit status 2; `--debug` shows their traceback.
+    Unexpected errors keep theirs."""
+    argv = sys.argv[1:]
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        main(argv)
+    except USER_ERRORS as err:
+        if debug or not raised_by_ssl_mir(err):
+            raise
+        print(f"ssl-mir {argv[0]}: error: {err}\n(--debug shows the traceback)", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ssl_mir.cli import main
+from ssl_mir.cli import entry, main
 from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
 
@@ -272,3 +272,29 @@ def test_simclr_loss_falls(corpus: Path, tmp_path: Path) -> None:
         losses = [float(r["train/loss"]) for r in csv.DictReader(f) if r.get("train/loss")]
     assert len(losses) >= 30
     assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.2
+
+
+def test_a_user_error_is_one_line_on_stderr_with_exit_2_and_debug_shows_the_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    command = ["ssl-mir", "embed", "--encoder", str(tmp_path / "enc"), "--data", str(tmp_path / "nowhere.csv"),
+               "--out", str(tmp_path / "out")]
+    monkeypatch.setattr("sys.argv", command)
+    with pytest.raises(SystemExit) as exit_:
+        entry()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert err.splitlines()[0] == f"ssl-mir embed: error: manifest or folder not found: {tmp_path / 'nowhere.csv'}"
+    monkeypatch.setattr("sys.argv", [*command, "--debug"])
+    with pytest.raises(FileNotFoundError, match="manifest or folder not found"):
+        entry()
+
+
+def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(args: list[str]) -> None:
+        int("not a number")  # a ValueError raised outside ssl_mir's input checks: a bug, not the user's error
+
+    monkeypatch.setattr("ssl_mir.cli.stats", broken)
+    monkeypatch.setattr("sys.argv", ["ssl-mir", "stats"])
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        entry()
