@@ -7,6 +7,7 @@ Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAM
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -22,6 +23,7 @@ from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
 from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
+from ssl_mir.runlock import RunFolderInUseError, hold, is_rank_zero, released
 
 COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "targets", "stats",
             "export")
@@ -31,7 +33,8 @@ class SslMirCLI(LightningCLI):
     """LightningCLI with ssl_mir's run layout under `trainer.default_root_dir`:
 
     `config.yaml` (the resolved config), `checkpoints/` (`last.ckpt` and the latest epoch; `--ckpt_path` resumes
-    with optimiser and RNG state), `encoder/` (the exported frozen encoder) and the logger's files.
+    with optimiser and RNG state), `encoder/` (the exported frozen encoder) and the logger's files. A live run
+    holds the folder (`runlock`): a second run into it stops before writing anything.
 
     A checkpoint, local or a URL, is always loaded with `weights_only=True`: unpickling one could run any code in
     it, and Lightning's default for URLs is to unpickle.
@@ -53,6 +56,8 @@ class SslMirCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         config = self._get(self.config_init, "trainer", default={})
         root = Path(config.get("default_root_dir") or "runs")
+        if is_rank_zero():
+            hold(root)  # before anything is written there
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
         ours: list = [ExportEncoder(), RngState()]
@@ -65,24 +70,28 @@ class SslMirCLI(LightningCLI):
 
 
 def _lightning(model_class: type[LightningModule], data_class: type[LightningDataModule], args: list[str],
-               root: str) -> SslMirCLI:
-    return SslMirCLI(
-        model_class, data_class, subclass_mode_model=True, args=["fit", *args], save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": root}, seed_everything_default=0,
-        parser_kwargs={"fit": {"default_env": False}},
-    )
+               root: str, command: str) -> SslMirCLI:
+    with warnings.catch_warnings():  # sys.argv holds the command line too, for the DDP launcher (see `main`)
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        return SslMirCLI(
+            model_class, data_class, subclass_mode_model=True, args=["fit", *args],
+            save_config_kwargs={"overwrite": True}, trainer_defaults={"default_root_dir": root},
+            seed_everything_default=0, parser_kwargs={"prog": f"ssl-mir {command}", "fit": {"default_env": False}},
+        )
 
 
 def pretrain(args: list[str]) -> None:
     """Self-supervised pre-training; the encoder is exported to <default_root_dir>/encoder at the end."""
-    _lightning(PretextModule, PretrainDataModule, args, "runs/pretrain")
+    with released():
+        _lightning(PretextModule, PretrainDataModule, args, "runs/pretrain", "pretrain")
 
 
 def supervised(args: list[str]) -> None:
     """End-to-end supervised training on one task, then a clip-level test of the final weights."""
-    cli = _lightning(Supervised, LabeledDataModule, args, "runs/supervised")
-    if not cli.trainer.fast_dev_run:
-        cli.trainer.test(cli.model, datamodule=cli.datamodule)
+    with released():
+        cli = _lightning(Supervised, LabeledDataModule, args, "runs/supervised", "supervised")
+        if not cli.trainer.fast_dev_run:
+            cli.trainer.test(cli.model, datamodule=cli.datamodule)
 
 
 def _evaluation_parser(command: object, default_out: str) -> LightningArgumentParser:
@@ -299,11 +308,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"usage: ssl-mir {{{','.join(COMMANDS)}}} [options]   (ssl-mir COMMAND --help for options)")
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     command = globals()[argv[0]]
-    sys.argv = [f"ssl-mir {argv[0]}"]  # LightningCLI reads sys.argv too; the arguments go through `args`
+    # The arguments reach the parsers through `args`; sys.argv must still be the whole command line, since
+    # Lightning's DDP launcher starts the other ranks by running `python sys.argv[0] sys.argv[1:]` again.
+    sys.argv = [sys.argv[0], *argv]
     command(argv[1:])
 
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+               RunFolderInUseError)
 
 
 def raised_by_ssl_mir(err: BaseException) -> bool:

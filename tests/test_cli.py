@@ -152,6 +152,44 @@ def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -
     assert any(not torch.equal(first["state_dict"][k], v) for k, v in straight["state_dict"].items())
 
 
+def test_pretrain_runs_as_two_ddp_processes_from_the_command_line(corpus: Path, tmp_path: Path) -> None:
+    """Lightning's launcher starts rank 1 by running the command line again, so it must be the real one."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ssl_mir.cli", "pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml",
+               "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
+               *data_args(corpus), "--data.crop_samples", "8000", *TINY_CNN, "--trainer.max_steps", "2",
+               "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.default_root_dir", tmp_path]
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in done.stderr + done.stdout
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
+    assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
+
+
+def test_a_second_run_into_a_live_runs_folder_stops_before_writing(corpus: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from ssl_mir.runlock import RunFolderInUseError, hold, released
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from ssl_mir.runlock import hold; "
+                               f"hold({str(tmp_path / 'run')!r}); print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunFolderInUseError, match=f"run is in use by a live run \\(pid {holder.pid} on "):
+            _pretrain_tiny(corpus, tmp_path / "run", 1)
+        assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock"]  # nothing else written
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with released():  # a killed run leaves no stale lock
+        hold(tmp_path / "run")
+
+
 class _Payload:
     """A pickle that makes a directory when unpickled: a stand-in for a malicious checkpoint."""
 
