@@ -139,10 +139,18 @@ def _pretrain_tiny(corpus: Path, root: Path, epochs: int, *extra: object) -> Non
 
 
 def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -> None:
-    _pretrain_tiny(corpus, tmp_path / "straight", 2)
-    _pretrain_tiny(corpus, tmp_path / "resumed", 1)
+    every_step = ["--trainer.log_every_n_steps", "1"]
+    _pretrain_tiny(corpus, tmp_path / "straight", 2, *every_step)
+    _pretrain_tiny(corpus, tmp_path / "resumed", 1, *every_step)
     first = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
-    _pretrain_tiny(corpus, tmp_path / "resumed", 2, "--ckpt_path", tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    _pretrain_tiny(corpus, tmp_path / "resumed", 2, *every_step,
+                   "--ckpt_path", tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    logged = {}
+    for run_ in ("straight", "resumed"):
+        with open(tmp_path / run_ / "metrics.csv") as f:
+            logged[run_] = [(r["step"], r["train/loss"]) for r in csv.DictReader(f)]
+    assert logged["resumed"] == logged["straight"]  # the history before the resume is kept
+    assert len(logged["straight"]) == 2 * first["global_step"]
     straight = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=True)
     resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == straight["global_step"] == 2 * first["global_step"] > 0
