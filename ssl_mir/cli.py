@@ -18,6 +18,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from ssl_mir.callbacks import ExportEncoder, RngState
+from ssl_mir.guard import NonFiniteGuard, OnNonFinite, RunFailedError
 from ssl_mir.health import HealthMonitor
 from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
 from ssl_mir.evaluation.supervised import Supervised
@@ -49,6 +50,12 @@ class SslMirCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--log_to", type=LoggerKind, default="wandb", help="wandb (offline), csv or tensorboard")
+        parser.add_argument("--on_nonfinite", type=OnNonFinite, default="raise",
+                            help="a NaN/inf gradient stops the run (raise) or drops that step (skip)")
+        parser.add_argument("--max_nonfinite_skips", type=int, default=10,
+                            help="with --on_nonfinite skip, the run stops after more skipped steps than this")
+        parser.add_argument("--health_every_n_steps", type=int, default=50,
+                            help="steps between two health measurements of pre-training (std, RankMe, collapse)")
         parser.link_arguments("data.sample_rate", "model.init_args.encoder.init_args.sample_rate")
         if issubclass(self._model_class, Supervised):
             parser.link_arguments("data.target_task", "model.init_args.task", apply_on="instantiate")
@@ -60,9 +67,10 @@ class SslMirCLI(LightningCLI):
             hold(root)  # before anything is written there
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
-        ours: list = [ExportEncoder(), RngState()]
+        guard = NonFiniteGuard(self._get(self.config, "on_nonfinite"), self._get(self.config, "max_nonfinite_skips"))
+        ours: list = [ExportEncoder(), RngState(), guard]
         if issubclass(self._model_class, PretextModule):
-            ours.append(HealthMonitor())
+            ours.append(HealthMonitor(self._get(self.config, "health_every_n_steps")))
         if config.get("enable_checkpointing") is not False:
             ours.append(ModelCheckpoint(dirpath=root / "checkpoints", save_last=True))
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
@@ -337,6 +345,11 @@ def entry() -> None:
     argv = [a for a in argv if a != "--debug"]
     try:
         main(argv)
+    except RunFailedError as err:  # the run's own failure (divergence, collapse): said plainly, exit 1
+        if debug:
+            raise
+        print(f"ssl-mir {argv[0]}: failed: {err}", file=sys.stderr)
+        sys.exit(1)
     except USER_ERRORS as err:
         if debug or not raised_by_ssl_mir(err):
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,22 @@ WEIGHTS = "encoder.safetensors"
 CONFIG = "encoder.json"
 
 
+def non_finite(named: Iterable[tuple[str, torch.Tensor | None]]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity."""
+    return [name for name, t in named
+            if t is not None and t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
 def save_encoder(encoder: Encoder, directory: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write the artifact folder and return its path."""
+    """Write the artifact folder and return its path; an encoder with a NaN or infinite weight or buffer is refused
+    before anything is written."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+    bad = non_finite(state.items())
+    if bad:
+        raise ValueError(f"{directory}: refusing to export an encoder whose weights are NaN or infinite "
+                         f"({', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}): the run diverged")
+    directory.mkdir(parents=True, exist_ok=True)
     save_file(state, str(directory / WEIGHTS))
     config = {
         "format": FORMAT,

@@ -344,3 +344,18 @@ def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr("sys.argv", ["ssl-mir", "stats"])
     with pytest.raises(ValueError, match="invalid literal for int"):
         entry()
+
+
+def test_a_failed_run_is_one_line_on_stderr_with_exit_1(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from ssl_mir.guard import RunFailedError
+
+    def diverged(args: list[str]) -> None:
+        raise RunFailedError("step 6: the loss or its gradient is NaN or infinite")
+
+    monkeypatch.setattr("ssl_mir.cli.pretrain", diverged)
+    monkeypatch.setattr("sys.argv", ["ssl-mir", "pretrain"])
+    with pytest.raises(SystemExit) as exit_:
+        entry()
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == "ssl-mir pretrain: failed: step 6: the loss or its gradient is NaN or infinite\n"

@@ -53,3 +53,12 @@ def test_loading_is_strict_and_refuses_foreign_classes(tmp_path: Path) -> None:
         load_encoder(tmp_path / "art")
     with pytest.raises(FileNotFoundError, match="not an exported encoder"):
         load_encoder(tmp_path)
+
+
+def test_an_encoder_with_non_finite_weights_is_never_exported(tmp_path: Path) -> None:
+    encoder = ShortChunkCNN(channels=[4, 8], n_mels=16)
+    encoder.layers[1][1].running_var.fill_(float("inf"))  # what a learning rate of 1e12 leaves
+    with pytest.raises(ValueError, match=r"refusing to export an encoder whose weights are NaN or infinite "
+                                         r"\(layers.1.1.running_var\)"):
+        save_encoder(encoder, tmp_path / "enc")
+    assert not (tmp_path / "enc").exists()

@@ -31,13 +31,15 @@ def test_embedding_std_by_hand() -> None:
 
 
 def _run(tmp_path: str, health: bool) -> tuple[dict[str, torch.Tensor], CSVLogger]:
+    """Noise through a 4-channel network: nearly one point for every input (collapse checks are off here; they are
+    tested in tests/test_guard.py)."""
     torch.manual_seed(0)
     model = SimCLR(ShortChunkCNN(channels=[4, 8], n_mels=16))
     data = DataLoader([{"views": torch.randn(2, 8000)} for _ in range(12)], batch_size=4, shuffle=True)
     logger = CSVLogger(tmp_path)
     pl.seed_everything(0)
     pl.Trainer(max_steps=4, accelerator="cpu", logger=logger, enable_checkpointing=False, log_every_n_steps=1,
-               callbacks=[HealthMonitor(every_n_steps=1)] if health else [], enable_progress_bar=False,
+               callbacks=[HealthMonitor(every_n_steps=1, collapse_ratio=0.0)] if health else [], enable_progress_bar=False,
                enable_model_summary=False).fit(model, data)
     return model.state_dict(), logger
 
