@@ -17,6 +17,8 @@ from pytorch_lightning import LightningDataModule, LightningModule, Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from ssl_mir.atomic import WriteFailedError
+from ssl_mir.checkpoint_io import UNREADABLE, AtomicCheckpointIO, unreadable
 from ssl_mir.callbacks import ExportEncoder, RngState
 from ssl_mir.guard import NonFiniteGuard, OnNonFinite, RunFailedError
 from ssl_mir.health import HealthMonitor
@@ -40,6 +42,12 @@ class SslMirCLI(LightningCLI):
     A checkpoint, local or a URL, is always loaded with `weights_only=True`: unpickling one could run any code in
     it, and Lightning's default for URLs is to unpickle.
     """
+
+    def _parse_ckpt_path(self) -> None:
+        try:  # LightningCLI reads the checkpoint's hyper-parameters first, before any CheckpointIO
+            super()._parse_ckpt_path()
+        except UNREADABLE as err:
+            raise unreadable(self.config[self.config.subcommand].get("ckpt_path"), err) from err
 
     def before_fit(self) -> None:
         fit = self.config_init["fit"]
@@ -65,6 +73,8 @@ class SslMirCLI(LightningCLI):
         root = Path(config.get("default_root_dir") or "runs")
         if is_rank_zero():
             hold(root)  # before anything is written there
+        if not config.get("plugins"):
+            kwargs["plugins"] = [AtomicCheckpointIO()]  # checkpoints whole or absent; unreadable ones named
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
         guard = NonFiniteGuard(self._get(self.config, "on_nonfinite"), self._get(self.config, "max_nonfinite_skips"))
@@ -345,7 +355,7 @@ def entry() -> None:
     argv = [a for a in argv if a != "--debug"]
     try:
         main(argv)
-    except RunFailedError as err:  # the run's own failure (divergence, collapse): said plainly, exit 1
+    except (RunFailedError, WriteFailedError) as err:  # the run failed (divergence, collapse, a full disk): exit 1
         if debug:
             raise
         print(f"ssl-mir {argv[0]}: failed: {err}", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ssl_mir.atomic import CorruptFileError, write_atomic, write_text_atomic
 from ssl_mir.configurable import ALLOWED_PREFIXES, build
 from ssl_mir.encoders.base import Encoder
 
@@ -39,8 +40,8 @@ def save_encoder(encoder: Encoder, directory: str | Path, meta: dict[str, Any] |
     if bad:
         raise ValueError(f"{directory}: refusing to export an encoder whose weights are NaN or infinite "
                          f"({', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}): the run diverged")
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(directory / WEIGHTS))
+    # Each file is whole or absent (`write_atomic`); the JSON, which loading starts from, comes last.
+    write_atomic(directory / WEIGHTS, lambda tmp: save_file(state, str(tmp)))
     config = {
         "format": FORMAT,
         "class_path": encoder.class_path,
@@ -50,7 +51,7 @@ def save_encoder(encoder: Encoder, directory: str | Path, meta: dict[str, Any] |
         "frame_rate": encoder.frame_rate,
         "meta": {**_provenance(), **(meta or {})},
     }
-    (directory / CONFIG).write_text(json.dumps(config, indent=2, default=str))
+    write_text_atomic(directory / CONFIG, json.dumps(config, indent=2, default=str))
     return directory
 
 
@@ -59,9 +60,13 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{directory}: not an exported encoder (no {CONFIG})")
-    config = json.loads(path.read_text())
-    if config.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptFileError(f"{path}: not valid JSON, truncated or corrupt ({err})") from err
+    found = config.get("format") if isinstance(config, dict) else type(config).__name__
+    if found != FORMAT:
+        raise ValueError(f"{path}: unknown format {found!r}, expected {FORMAT!r}")
     return config
 
 
@@ -73,7 +78,14 @@ def build_encoder(config: dict[str, Any], allowed_prefixes: tuple[str, ...] = AL
 def load_encoder(directory: str | Path, allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
     """Rebuild, load strictly, freeze and set to eval()."""
     encoder = build_encoder(read_config(directory), allowed_prefixes)
-    encoder.load_state_dict(load_file(str(Path(directory) / WEIGHTS)), strict=True)
+    weights = Path(directory) / WEIGHTS
+    try:
+        state = load_file(str(weights))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{directory}: the exported encoder has no {WEIGHTS}") from None
+    except Exception as err:  # noqa: BLE001 (safetensors raises its own SafetensorError and OSErrors)
+        raise CorruptFileError(f"{weights}: not readable safetensors, truncated or corrupt ({err})") from err
+    encoder.load_state_dict(state, strict=True)
     encoder.requires_grad_(False)
     return encoder.eval()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ssl_mir.atomic import write_atomic
 from ssl_mir.data.datasets import ChunkDataset
 from ssl_mir.encoders.base import Encoder, Pooling
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings, extract
@@ -52,13 +53,13 @@ def cached_extract(encoder: Encoder, dataset: ChunkDataset, cache_dir: str | Pat
                          .encode()).hexdigest()[:32]
     path = Path(cache_dir) / f"{key}.safetensors"
     if path.is_file():
-        log.info("embedding cache hit: %s", path)
-        stored = load_file(str(path))
-        return ChunkEmbeddings([stored[f"layer_{i}"] for i in range(len(stored) - 1)], stored["clip"])
+        try:
+            stored = load_file(str(path))
+            log.info("embedding cache hit: %s", path)
+            return ChunkEmbeddings([stored[f"layer_{i}"] for i in range(len(stored) - 1)], stored["clip"])
+        except Exception as err:  # noqa: BLE001 (a damaged entry is derived data: computed again)
+            log.warning("embedding cache entry %s is unreadable (%s); computing it again", path, err)
     embeddings = extract(encoder, dataset, batch_size, num_workers, device, pooling)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
     tensors = {f"layer_{i}": x.contiguous() for i, x in enumerate(embeddings.layers)}
-    save_file({**tensors, "clip": embeddings.clip.contiguous()}, str(tmp))
-    tmp.replace(path)  # atomic: a crash never leaves a half-written entry under the key
+    write_atomic(path, lambda tmp: save_file({**tensors, "clip": embeddings.clip.contiguous()}, str(tmp)))
     return embeddings

@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 import ssl_mir
+from ssl_mir.atomic import write_text_atomic
 from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
 from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.evaluation import plotting
@@ -33,7 +34,7 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
     if scale:  # one method pre-trained on several amounts of unlabeled audio
         report += ["## Unlabeled scale", *(scale_table(stats, scale, t, m) for t, m in panels)]
         plot_scale(stats, scale, panels, out / "unlabeled_scale.png")
-    (out / "report.md").write_text("\n\n".join(report) + "\n")
+    write_text_atomic(out / "report.md", "\n\n".join(report) + "\n")
     plot(stats, panels, out / "label_efficiency.png")
 
 

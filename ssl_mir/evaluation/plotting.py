@@ -8,6 +8,8 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ssl_mir.atomic import write_atomic
+
 
 def panels(n: int) -> tuple[Figure, list[Axes]]:
     """A figure of `n` panels side by side."""
@@ -25,5 +27,5 @@ def finish(figure: Figure, axes: list[Axes], xlabel: str, titles: list[tuple[str
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png"))
     return figure

@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ssl_mir.atomic import write_atomic, write_text_atomic
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX
 from ssl_mir.evaluation.sweep import FIELDS, Result
 
@@ -20,12 +21,14 @@ Summary = dict[tuple[str, str, float, str], tuple[float, float, int]]  # (label,
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv (one row per encoder, task, fraction, seed, layer and metric) and the same as results.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(results)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    def write_csv(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows(results)
+
+    write_atomic(out / "results.csv", write_csv)
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2))
 
 
 def encoder_label(spec: str, layer: str = "output") -> str:
