@@ -6,8 +6,11 @@ Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAM
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -112,6 +115,31 @@ def supervised(args: list[str]) -> None:
             cli.trainer.test(cli.model, datamodule=cli.datamodule)
 
 
+class _LazyFileHandler(logging.FileHandler):
+    """A FileHandler that makes its folder when the first record comes."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
+@contextmanager
+def log_to_file(path: Path) -> Iterator[None]:
+    """ssl_mir's INFO log (each finished cell of a sweep, cache hits) appended to `path` while the block runs."""
+    handler = _LazyFileHandler(path, delay=True)  # a config error leaves no folder behind
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("ssl_mir")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+
+
 def _evaluation_parser(command: object, default_out: str) -> LightningArgumentParser:
     """The arguments probe and compare share: encoders, data, probe protocol, trainer, output and cache folders."""
     from ssl_mir.evaluation.probe import ProbeConfig
@@ -149,6 +177,7 @@ def compare(args: list[str]) -> None:
     """Label-efficiency comparison: encoders and baselines × tasks × label fractions × seeds; writes results.csv,
     report.md (mean ± std, protocol) and label_efficiency.png."""
     from ssl_mir.evaluation.compare import write_comparison
+    from ssl_mir.evaluation.journal import Journal
     from ssl_mir.evaluation.report import print_table
     from ssl_mir.evaluation.supervised import SupervisedBudget
     from ssl_mir.evaluation.sweep import Sweep, run_sweep
@@ -159,13 +188,19 @@ def compare(args: list[str]) -> None:
     parser.add_argument("--chunk_seconds", type=dict[str, float], default={},
                         help="per task, a chunk length shorter than data.chunk_samples")
     parser.add_class_arguments(SupervisedBudget, "supervised")
-    cfg = parser.instantiate_classes(parser.parse_args(args))
+    parsed = parser.parse_args(args)
+    cfg = parser.instantiate_classes(parsed)
     sweep = Sweep(cfg.encoders, cfg.fractions, cfg.tasks, cfg.chunk_seconds, cfg.probe, cfg.supervised)
-    results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir)
     out = Path(cfg.out)
+    probe_settings = {k: v for k, v in parsed.probe.as_dict().items() if k != "seeds"}  # seeds name cells
+    journal = Journal(out, {"data": parsed.data.as_dict(), "probe": probe_settings, "chunk_seconds": cfg.chunk_seconds,
+                            "supervised": parsed.supervised.as_dict(), "precision": cfg.trainer.precision})
+    with log_to_file(out / "compare.log"):
+        results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir,
+                            journal=journal)
     write_comparison(results, sweep, cfg.data, out)
     print_table(results)
-    print(f"results.csv, report.md, label_efficiency.png → {out}")
+    print(f"results.csv, report.md, label_efficiency.png, compare.log → {out}")
 
 
 def embed(args: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -11,9 +10,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ssl_mir.atomic import write_atomic, write_text_atomic
+from ssl_mir.atomic import write_text_atomic
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX
-from ssl_mir.evaluation.sweep import FIELDS, Result
+from ssl_mir.evaluation.journal import Result, write_rows
 
 LOWER_IS_BETTER = frozenset({"mae"})
 Summary = dict[tuple[str, str, float, str], tuple[float, float, int]]  # (label, task, fraction, metric) → mean, std, n
@@ -21,13 +20,7 @@ Summary = dict[tuple[str, str, float, str], tuple[float, float, int]]  # (label,
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv (one row per encoder, task, fraction, seed, layer and metric) and the same as results.json."""
-    def write_csv(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=FIELDS)
-            writer.writeheader()
-            writer.writerows(results)
-
-    write_atomic(out / "results.csv", write_csv)
+    write_rows(results, out / "results.csv")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2))
 
 

@@ -20,12 +20,11 @@ from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check
 from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
+from ssl_mir.evaluation.journal import Journal, Result
 from ssl_mir.evaluation.probe import ProbeConfig, probe_layers
 from ssl_mir.evaluation.supervised import SupervisedBudget, train_supervised
 
 log = logging.getLogger(__name__)
-Result = dict[str, object]
-FIELDS = ["encoder", "task", "fraction", "seed", "layer", "metric", "value"]
 
 
 @dataclass
@@ -76,8 +75,10 @@ class Sweep:
 
 
 def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", precision: str | int | None = None,
-              cache_dir: str | Path | None = None, show_progress: bool = True) -> list[Result]:
-    """Evaluate every entry of `sweep` on `data`; returns one row per encoder, task, fraction, seed, layer, metric."""
+              cache_dir: str | Path | None = None, show_progress: bool = True,
+              journal: Journal | None = None) -> list[Result]:
+    """Evaluate every entry of `sweep` on `data`; returns one row per encoder, task, fraction, seed, layer, metric.
+    With a `journal`, each cell is recorded as it finishes and the cells it already holds are not computed again."""
     sweep.check(data)
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # hundreds of small fits: keep the console quiet
     tasks = sweep.task_names(data)
@@ -85,13 +86,19 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
     results: list[Result] = []
     memo: dict[tuple[str, int | None, int], dict[str, ChunkEmbeddings]] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    total = len(tasks) * len(sweep.encoders) * len(sweep.fractions) * len(seeds)
     with Progress(*columns, disable=not show_progress) as progress:
-        bar = progress.add_task("sweep", total=len(tasks) * len(sweep.encoders) * len(sweep.fractions) * len(seeds))
+        bar = progress.add_task("sweep", total=total)
         for name in tasks:
             task_data = data.derive(target=name, chunk_samples=sweep.chunk_samples(data, name))
             for spec in sweep.encoders:
                 for seed, fraction in _grid(seeds, sweep.fractions):
                     progress.update(bar, description=f"{spec} · {name} · {fraction:g} · seed {seed}")
+                    if journal is not None and (spec, name, fraction, seed) in journal.done:
+                        results.extend(r for r in journal.rows if r["encoder"] == spec and r["task"] == name
+                                       and r["fraction"] == fraction and r["seed"] == seed)
+                        progress.advance(bar)
+                        continue
                     subset = task_data.derive(label_fraction=fraction, seed=seed)
                     if spec.startswith(SUPERVISED_PREFIX):
                         encoder = resolve_encoder(spec, seed, data.sample_rate)
@@ -101,12 +108,14 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
                         embeddings = _embeddings(memo, spec, seed, task_data, accelerator, cache_dir,
                                                  sweep.probe.pooling)
                         rows = _probe(embeddings, subset, sweep.probe, accelerator, seed)
-                    for layer, scores in rows.items():
-                        log.info("%s on %s, fraction %g, seed %d, layer %s: %s", spec, name, fraction, seed, layer,
-                                 scores)
-                        results.extend({"encoder": spec, "task": name, "fraction": fraction, "seed": seed,
-                                        "layer": layer, "metric": k, "value": v} for k, v in scores.items())
+                    cell = [{"encoder": spec, "task": name, "fraction": fraction, "seed": seed, "layer": layer,
+                             "metric": k, "value": v} for layer, scores in rows.items() for k, v in scores.items()]
+                    if journal is not None:
+                        journal.add(cell)
+                    results.extend(cell)
                     progress.advance(bar)
+                    log.info("cell %d of %d: %s on %s, fraction %g, seed %d: %s", int(progress.tasks[0].completed),
+                             total, spec, name, fraction, seed, {layer: scores for layer, scores in rows.items()})
     return results
 
 

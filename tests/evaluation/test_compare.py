@@ -90,3 +90,39 @@ def test_bad_compare_configs_give_clear_errors(corpus: Path, tmp_path: Path, ext
     with pytest.raises((ValueError, FileNotFoundError), match=error):
         main(compare_args(corpus, tmp_path, *extra))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_compare_resumes_where_it_stopped(corpus: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl_mir.evaluation.sweep as sweep_module
+
+    enc = tmp_path / "run" / "encoder"
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
+    common = ["--encoders", f"[random:{enc}, mfcc]", "--fractions", "[0.25, 1.0]", "--probe.seeds", "[0, 1]",
+              "--probe.max_epochs", "2"]
+    main(compare_args(corpus, tmp_path / "straight", *common))  # 8 cells, uninterrupted
+    real_probe, calls, stop_at = sweep_module._probe, [], [4]
+
+    class Stopped(Exception):
+        """The job is stopped in the fourth cell (Ctrl-C, a pre-emption)."""
+
+    def probe_then_stop(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) in stop_at:
+            raise Stopped
+        return real_probe(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "_probe", probe_then_stop)
+    with pytest.raises(Stopped):
+        main(compare_args(corpus, tmp_path / "resumed", *common))
+    with open(tmp_path / "resumed" / "out" / "results.csv") as f:
+        assert len({(r["encoder"], r["fraction"], r["seed"]) for r in csv.DictReader(f)}) == 3  # kept at once
+    assert "cell 3 of 8: random:" in (tmp_path / "resumed" / "out" / "compare.log").read_text()
+    calls.clear()
+    stop_at.clear()
+    main(compare_args(corpus, tmp_path / "resumed", *common))
+    assert len(calls) == 5  # the three finished cells were not computed again
+    straight, resumed = ((tmp_path / r / "out" / "results.csv").read_text() for r in ("straight", "resumed"))
+    assert resumed == straight
+    with pytest.raises(ValueError, match=r"out holds the results of a sweep with other settings \(probe differ\)"):
+        main(compare_args(corpus, tmp_path / "resumed", *common, "--probe.lr", "0.01"))
