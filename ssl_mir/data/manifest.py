@@ -11,10 +11,12 @@ import csv
 import json
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import IO, Iterable, Literal
 
 import numpy as np
 
@@ -90,16 +92,27 @@ class Manifest:
 
     @classmethod
     def from_folder(cls, root: str | Path) -> Manifest:
+        """Every audio file under `root`; folders named like audio files and broken links are left out, logged and
+        counted in `skipped`."""
         root = Path(root)
-        paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        named = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+        paths = [p for p in named if p.is_file()]
+        odd = [BadFile(str(p), "a folder named like an audio file" if p.is_dir() else "a broken link")
+               for p in named if not p.is_file()]
+        for b in odd:
+            log.warning("skipping %s: %s", b.path, b.problem)
+        if odd:
+            log.warning("%s: skipped %d of %d entries named like audio files", root, len(odd), len(named))
         if not paths:
             raise ValueError(f"{root}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder")
-        return cls((Row(path=str(p.resolve())) for p in paths), source=str(root))
+        manifest = cls((Row(path=str(p.resolve())) for p in paths), source=str(root))
+        manifest.skipped = odd
+        return manifest
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Manifest:
         path = Path(path)
-        with open(path, newline="", encoding="utf-8-sig") as f:  # a byte-order mark is not part of 'path'
+        with _text(path) as f, _readable(path):
             reader = csv.DictReader(f)
             if reader.fieldnames is None or "path" not in reader.fieldnames:
                 raise ValueError(f"{path}: the CSV needs a 'path' column (found {reader.fieldnames})")
@@ -110,7 +123,7 @@ class Manifest:
     def from_jsonl(cls, path: str | Path) -> Manifest:
         path = Path(path)
         rows = []
-        with open(path, encoding="utf-8-sig") as f:
+        with _text(path) as f, _readable(path):
             for i, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
@@ -227,11 +240,29 @@ class Manifest:
         return checked
 
 
+def _text(path: Path) -> IO[str]:
+    """A manifest opened as UTF-8 text; a byte-order mark is not part of the first column."""
+    return open(path, newline="", encoding="utf-8-sig")
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Reading errors of a manifest (not UTF-8, NUL bytes, a broken CSV) as ValueErrors that name it."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
+    except csv.Error as err:
+        raise ValueError(f"{path}: not a readable CSV ({err})") from None
+
+
 def _row(rec: dict[str, object], manifest_path: Path, line: int) -> Row:
     """A manifest record → Row; relative paths are resolved against the manifest's folder."""
     raw = str(rec.get("path") or "").strip()
     if not raw:
         raise ValueError(f"{manifest_path}:{line}: empty path")
+    if "\x00" in raw:
+        raise ValueError(f"{manifest_path}:{line}: the path holds a NUL character")
     path = Path(raw)
     if not path.is_absolute():
         path = manifest_path.parent / path

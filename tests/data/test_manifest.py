@@ -111,3 +111,18 @@ def test_check_refuses_truncated_and_absurdly_loud_files_or_skips_them(tmp_path:
     assert "whole.mp3: truncated: decodes" in str(err.value)
     kept = Manifest.load(tmp_path).check("skip", max_amplitude=1e31)  # a looser bound keeps the loud file
     assert sorted(Path(r.path).name for r in kept.rows) == ["loud.wav", "ok.wav"] and len(kept.skipped) == 1
+
+
+def test_a_folder_scan_counts_folders_named_like_audio_and_broken_links(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    write_tone(tmp_path / "a.wav")
+    (tmp_path / "album.flac").mkdir()  # a folder named like a file
+    write_tone(tmp_path / "album.flac" / "b.flac")
+    (tmp_path / "gone.mp3").symlink_to(tmp_path / "nowhere.mp3")
+    with caplog.at_level(logging.WARNING):
+        manifest = Manifest.load(tmp_path)
+    assert sorted(Path(r.path).name for r in manifest.rows) == ["a.wav", "b.flac"]
+    assert sorted((Path(b.path).name, b.problem) for b in manifest.skipped) == [
+        ("album.flac", "a folder named like an audio file"), ("gone.mp3", "a broken link")]
+    assert "skipped 2 of 4 entries named like audio files" in caplog.text
+    assert len(manifest.check().skipped) == 2  # still counted after the content check
