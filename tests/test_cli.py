@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import soundfile as sf
 import torch
 
@@ -359,3 +360,48 @@ def test_a_failed_run_is_one_line_on_stderr_with_exit_1(monkeypatch: pytest.Monk
         entry()
     assert exit_.value.code == 1
     assert capsys.readouterr().err == "ssl-mir pretrain: failed: step 6: the loss or its gradient is NaN or infinite\n"
+
+
+TINY_M2D = ["--model.init_args.encoder.init_args.dim", "32", "--model.init_args.encoder.init_args.heads", "2",
+            "--model.init_args.encoder.init_args.depth", "1", "--model.init_args.predictor_dim", "32",
+            "--model.init_args.predictor_heads", "2", "--model.init_args.scheduler.init_args.warmup_steps", "3",
+            "--model.init_args.scheduler.init_args.total_steps", "8", "--trainer.max_steps", "-1",
+            "--trainer.limit_train_batches", "4"]
+
+
+def _pretrain_m2d(corpus: Path, root: Path, epochs: int, *extra: object) -> None:
+    run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
+        "-c", CONFIGS / "pretrain" / "m2d_transformer.yaml", *data_args(corpus), "--data.crop_samples", "8000",
+        *TINY_M2D, "--trainer.max_epochs", epochs, "--trainer.default_root_dir", root, *extra)
+
+
+class Crash(Exception):
+    """The process dies (test-only)."""
+
+
+class CrashAt(pl.Callback):
+    """Test-only: the run dies as step `step` starts, after the checkpoints written before it."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: object) -> None:
+        if trainer.global_step == self.step:
+            raise Crash(f"killed at step {self.step}")
+
+
+def test_resume_is_exact_with_an_ema_target_masking_and_a_warmup_cosine_schedule(corpus: Path,
+                                                                                  tmp_path: Path) -> None:
+    """The same command, crashed in its second epoch and resumed from the first epoch's checkpoint."""
+    _pretrain_m2d(corpus, tmp_path / "straight", 2)
+    with pytest.raises(Crash):
+        _pretrain_m2d(corpus, tmp_path / "resumed", 2, "--trainer.callbacks+", "tests.test_cli.CrashAt",
+                      "--trainer.callbacks.step", "6")
+    _pretrain_m2d(corpus, tmp_path / "resumed", 2, "--ckpt_path", tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    straight, resumed = (torch.load(tmp_path / r / "checkpoints" / "last.ckpt", weights_only=True)
+                         for r in ("straight", "resumed"))
+    assert resumed["global_step"] == straight["global_step"] == 8
+    assert resumed["lr_schedulers"][0]["last_epoch"] == straight["lr_schedulers"][0]["last_epoch"] == 8
+    assert any(k.startswith("target_encoder.") for k in straight["state_dict"])
+    for key, value in straight["state_dict"].items():  # online and EMA target alike
+        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0, msg=key)
