@@ -1,4 +1,5 @@
-"""Callbacks every training run gets from the CLI: encoder export at the end of fit, RNG state in checkpoints."""
+"""Callbacks every training run gets from the CLI: encoder export at the end of fit, RNG state in checkpoints, a
+checkpoint when the run is told to stop (SIGTERM)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_mir.export import save_encoder
 
@@ -65,3 +67,24 @@ class RngState(pl.Callback):
         torch.set_rng_state(state_dict["torch"])
         if "cuda" in state_dict and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+class CheckpointOnStop(pl.Callback):
+    """When the run is told to stop (SIGTERM from a scheduler or `kill`), Lightning finishes the current step and
+    raises SIGTERMException; this writes `last.ckpt` there, so that the same command with `--ckpt_path` goes on from
+    that step instead of from the last epoch's end.
+
+    Args:
+        dirpath: the checkpoint folder (the run's `checkpoints/`).
+    """
+
+    def __init__(self, dirpath: str | Path) -> None:
+        self.dirpath = Path(dirpath)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException):
+            return
+        path = self.dirpath / "last.ckpt"
+        trainer.save_checkpoint(path)
+        log.warning("stopped by SIGTERM at step %d; checkpoint written to %s; resume with --ckpt_path %s",
+                    trainer.global_step, path, path)

@@ -19,10 +19,11 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from pytorch_lightning import LightningDataModule, LightningModule, Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_mir.atomic import WriteFailedError
 from ssl_mir.checkpoint_io import UNREADABLE, AtomicCheckpointIO, unreadable
-from ssl_mir.callbacks import ExportEncoder, RngState
+from ssl_mir.callbacks import CheckpointOnStop, ExportEncoder, RngState
 from ssl_mir.guard import NonFiniteGuard, OnNonFinite, RunFailedError
 from ssl_mir.health import HealthMonitor
 from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
@@ -85,7 +86,8 @@ class SslMirCLI(LightningCLI):
         if issubclass(self._model_class, PretextModule):
             ours.append(HealthMonitor(self._get(self.config, "health_every_n_steps")))
         if config.get("enable_checkpointing") is not False:
-            ours.append(ModelCheckpoint(dirpath=root / "checkpoints", save_last=True))
+            checkpoints = root / "checkpoints"
+            ours += [ModelCheckpoint(dirpath=checkpoints, save_last=True), CheckpointOnStop(checkpoints)]
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         return self._instantiate_trainer({**config, **kwargs}, extra + ours)
 
@@ -390,6 +392,10 @@ def entry() -> None:
     argv = [a for a in argv if a != "--debug"]
     try:
         main(argv)
+    except SIGTERMException:  # stopped on request, after writing a checkpoint (CheckpointOnStop)
+        print(f"ssl-mir {argv[0]}: stopped by SIGTERM; the same command with --ckpt_path "
+              f"<default_root_dir>/checkpoints/last.ckpt goes on from there", file=sys.stderr)
+        sys.exit(143)  # 128 + SIGTERM: stopped, not finished
     except (RunFailedError, WriteFailedError) as err:  # the run failed (divergence, collapse, a full disk): exit 1
         if debug:
             raise

@@ -405,3 +405,34 @@ def test_resume_is_exact_with_an_ema_target_masking_and_a_warmup_cosine_schedule
     assert any(k.startswith("target_encoder.") for k in straight["state_dict"])
     for key, value in straight["state_dict"].items():  # online and EMA target alike
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0, msg=key)
+
+
+def test_sigterm_writes_a_checkpoint_exits_143_and_the_run_goes_on_from_it(corpus: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "ssl_mir.cli", "pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml",
+               "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
+               *data_args(corpus), "--data.crop_samples", "8000", *TINY_CNN, "--trainer.max_epochs", "30",
+               "--trainer.default_root_dir", tmp_path]
+    command = [str(c) for c in command]
+    running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "checkpoints").glob("epoch=*")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the first epoch's checkpoint: the run is well under way
+    running.send_signal(signal.SIGTERM)
+    _, err = running.communicate(timeout=120)
+    assert running.returncode == 143, err[-2000:]
+    assert "stopped by SIGTERM; the same command with --ckpt_path" in err
+    stopped = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    first_epoch = torch.load(next((tmp_path / "checkpoints").glob("epoch=0-*")), weights_only=True)["global_step"]
+    assert first_epoch <= stopped["global_step"] < 30 * first_epoch  # under way, far from the end
+    assert not (tmp_path / "encoder").exists()
+    done = subprocess.run([*command, "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt"),
+                           "--trainer.max_epochs", str(stopped["epoch"] + 2)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > stopped["global_step"]
+    assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
