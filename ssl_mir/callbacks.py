@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,33 @@ class CheckpointOnStop(pl.Callback):
         trainer.save_checkpoint(path)
         log.warning("stopped by SIGTERM at step %d; checkpoint written to %s; resume with --ckpt_path %s",
                     trainer.global_step, path, path)
+
+
+class PeriodicCheckpoint(pl.Callback):
+    """`last.ckpt` every `every_n_steps` optimiser steps and every `every_n_minutes` of training, whichever comes
+    first, besides Lightning's end-of-epoch checkpoints: on a long epoch a crash then costs minutes, not the epoch.
+    Rank 0's clock decides, so every DDP rank saves at the same step.
+
+    Args:
+        dirpath: the checkpoint folder (the run's `checkpoints/`).
+        every_n_steps: steps between two checkpoints (None: not by steps).
+        every_n_minutes: minutes between two checkpoints (None: not by time).
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_steps: int | None = None,
+                 every_n_minutes: float | None = None) -> None:
+        self.dirpath = Path(dirpath)
+        self.every_n_steps = every_n_steps
+        self.every_n_minutes = every_n_minutes
+        self.last_step, self.last_time = 0, time.monotonic()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.last_step, self.last_time = trainer.global_step, time.monotonic()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: object) -> None:
+        by_steps = self.every_n_steps is not None and trainer.global_step - self.last_step >= self.every_n_steps
+        by_time = (self.every_n_minutes is not None
+                   and time.monotonic() - self.last_time >= 60.0 * self.every_n_minutes)
+        if trainer.strategy.broadcast(by_steps or by_time, src=0):
+            trainer.save_checkpoint(self.dirpath / "last.ckpt")
+            self.last_step, self.last_time = trainer.global_step, time.monotonic()

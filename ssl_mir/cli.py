@@ -23,7 +23,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_mir.atomic import WriteFailedError
 from ssl_mir.checkpoint_io import UNREADABLE, AtomicCheckpointIO, unreadable
-from ssl_mir.callbacks import CheckpointOnStop, ExportEncoder, RngState
+from ssl_mir.callbacks import CheckpointOnStop, ExportEncoder, PeriodicCheckpoint, RngState
 from ssl_mir.guard import NonFiniteGuard, OnNonFinite, RunFailedError
 from ssl_mir.health import HealthMonitor
 from ssl_mir.data.datamodules import LabeledDataModule, PretrainDataModule
@@ -66,6 +66,10 @@ class SslMirCLI(LightningCLI):
                             help="a NaN/inf gradient stops the run (raise) or drops that step (skip)")
         parser.add_argument("--max_nonfinite_skips", type=int, default=10,
                             help="with --on_nonfinite skip, the run stops after more skipped steps than this")
+        parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
+                            help="also write last.ckpt every N optimiser steps (besides each epoch's end)")
+        parser.add_argument("--checkpoint_every_n_minutes", type=Optional[float], default=None,
+                            help="also write last.ckpt every M minutes of training")
         parser.add_argument("--health_every_n_steps", type=int, default=50,
                             help="steps between two health measurements of pre-training (std, RankMe, collapse)")
         parser.link_arguments("data.sample_rate", "model.init_args.encoder.init_args.sample_rate")
@@ -87,7 +91,9 @@ class SslMirCLI(LightningCLI):
             ours.append(HealthMonitor(self._get(self.config, "health_every_n_steps")))
         if config.get("enable_checkpointing") is not False:
             checkpoints = root / "checkpoints"
-            ours += [ModelCheckpoint(dirpath=checkpoints, save_last=True), CheckpointOnStop(checkpoints)]
+            ours += [ModelCheckpoint(dirpath=checkpoints, save_last=True), CheckpointOnStop(checkpoints),
+                     PeriodicCheckpoint(checkpoints, self._get(self.config, "checkpoint_every_n_steps"),
+                                        self._get(self.config, "checkpoint_every_n_minutes"))]
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         return self._instantiate_trainer({**config, **kwargs}, extra + ours)
 
@@ -158,7 +164,9 @@ def _evaluation_parser(command: object, default_out: str) -> LightningArgumentPa
     parser.add_class_arguments(LabeledDataModule, "data")
     parser.add_class_arguments(ProbeConfig, "probe")
     parser.add_lightning_class_args(Trainer, "trainer")  # accelerator and precision are used: one device
-    parser.add_argument("--log_to", type=str, default="csv", help=f"ignored by {name} (accepted for shared configs)")
+    for key, kind in (("log_to", str), ("checkpoint_every_n_steps", Optional[int]),
+                      ("checkpoint_every_n_minutes", Optional[float])):  # training keys of the shared trainer YAMLs
+        parser.add_argument(f"--{key}", type=kind, default=None, help=f"ignored by {name} (accepted for shared configs)")
     return parser
 
 

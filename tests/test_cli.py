@@ -436,3 +436,11 @@ def test_sigterm_writes_a_checkpoint_exits_143_and_the_run_goes_on_from_it(corpu
     assert done.returncode == 0, done.stderr[-2000:]
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > stopped["global_step"]
     assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
+
+
+def test_checkpoints_every_n_steps_bound_what_a_crash_loses(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(Crash):
+        _pretrain_tiny(corpus, tmp_path, 5, "--checkpoint_every_n_steps", "3",
+                       "--trainer.callbacks+", "tests.test_cli.CrashAt", "--trainer.callbacks.step", "7")
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
+    assert not list((tmp_path / "checkpoints").glob("epoch=*"))  # the crash came inside the first epoch
