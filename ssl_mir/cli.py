@@ -219,6 +219,7 @@ def embed(args: list[str]) -> None:
     from ssl_mir.data.datasets import ChunkDataset
     from ssl_mir.data.manifest import Manifest
     from ssl_mir.evaluation.embeddings import extract_frames
+    from ssl_mir.data.audio import MAX_AMPLITUDE
     from ssl_mir.evaluation.writers import write_embeddings
     from ssl_mir.export import load_encoder
 
@@ -232,9 +233,10 @@ def embed(args: list[str]) -> None:
     parser.add_argument("--chunk_seconds", type=float, default=4.0, help="files are encoded in chunks this long")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--on_bad_file", type=Literal["raise", "skip"], default="raise")
+    parser.add_argument("--max_amplitude", type=float, default=MAX_AMPLITUDE, help="files peaking above are bad")
     cfg = parser.parse_args(args)
     encoder = load_encoder(cfg.encoder)
-    rows = Manifest.load(cfg.data).check(cfg.on_bad_file).rows
+    rows = Manifest.load(cfg.data).check(cfg.on_bad_file, max_amplitude=cfg.max_amplitude).rows
     chunks = ChunkDataset(rows, encoder.sample_rate, round(cfg.chunk_seconds * encoder.sample_rate))
     frames = extract_frames(encoder, chunks, cfg.layer, cfg.batch_size)
     hop_s = cfg.chunk_seconds * len(chunks) / sum(len(f) for f in frames)  # this layer's hop: equal chunks, equal frames
