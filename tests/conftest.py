@@ -13,6 +13,16 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> object:
+    """Each test starts from the same environment: Lightning's DDP set-up writes LOCAL_RANK, WORLD_SIZE,
+    MASTER_PORT and the like into os.environ, and a later subprocess would take itself for a rank of that job."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small built-in corpus (SoundFont backend when installed): 48 clips of 3 s at 16 kHz."""
