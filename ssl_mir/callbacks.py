@@ -113,9 +113,10 @@ class PeriodicCheckpoint(pl.Callback):
         self.last_step, self.last_time = trainer.global_step, time.monotonic()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: object) -> None:
-        by_steps = self.every_n_steps is not None and trainer.global_step - self.last_step >= self.every_n_steps
-        by_time = (self.every_n_minutes is not None
-                   and time.monotonic() - self.last_time >= 60.0 * self.every_n_minutes)
-        if trainer.strategy.broadcast(by_steps or by_time, src=0):
+        due = self.every_n_steps is not None and trainer.global_step - self.last_step >= self.every_n_steps
+        if self.every_n_minutes is not None:  # clocks differ between ranks; step counts do not
+            due = trainer.strategy.broadcast(due or time.monotonic() - self.last_time >= 60.0 * self.every_n_minutes,
+                                             src=0)
+        if due:
             trainer.save_checkpoint(self.dirpath / "last.ckpt")
             self.last_step, self.last_time = trainer.global_step, time.monotonic()

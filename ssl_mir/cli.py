@@ -138,10 +138,10 @@ def compare(args: list[str]) -> None:
 def embed(args: list[str]) -> None:
     """Write an encoder's embeddings of a folder or manifest, clip or frame level, of any layer, as .npy files
     (with index.csv) or one Parquet table."""
+    from ssl_mir.data.audio import MAX_AMPLITUDE
     from ssl_mir.data.datasets import ChunkDataset
     from ssl_mir.data.manifest import Manifest
     from ssl_mir.evaluation.embeddings import extract_frames
-    from ssl_mir.data.audio import MAX_AMPLITUDE
     from ssl_mir.evaluation.writers import write_embeddings
     from ssl_mir.export import load_encoder
 

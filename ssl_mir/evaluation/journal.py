@@ -37,7 +37,7 @@ class Journal:
     def __init__(self, out: str | Path, settings: dict[str, Any]) -> None:
         self.out = Path(out)
         self.path = self.out / "results.csv"
-        self.rows: list[Result] = []
+        self.cells: dict[Cell, list[Result]] = {}  # finished cells and their rows
         self.recorded = self.out / "sweep.json"
         self.settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
         if self.recorded.is_file() and self.path.is_file():
@@ -46,15 +46,19 @@ class Journal:
                 changed = sorted(k for k in {*before, *self.settings} if before.get(k) != self.settings.get(k))
                 raise ValueError(f"{self.out} holds the results of a sweep with other settings ({', '.join(changed)}"
                                  f" differ); give --out another folder, or delete it to start again")
-            self.rows = _read(self.path)  # rows without a sweep.json have unknown settings: not reused
-        self.done = {cell_of(r) for r in self.rows}
+            for row in _read(self.path):  # rows without a sweep.json have unknown settings: not reused
+                self.cells.setdefault(cell_of(row), []).append(row)
+
+    @property
+    def rows(self) -> list[Result]:
+        """Every recorded row, cell by cell in the order they finished."""
+        return [row for rows in self.cells.values() for row in rows]
 
     def add(self, rows: list[Result]) -> None:
         """Record one finished cell's rows; results.csv holds them when this returns."""
-        if not self.rows:  # the first cell: nothing is written before a sweep has a result
+        if not self.cells:  # the first cell: nothing is written before a sweep has a result
             write_text_atomic(self.recorded, json.dumps(self.settings, indent=2, sort_keys=True) + "\n")
-        self.rows.extend(rows)
-        self.done.update(cell_of(r) for r in rows)
+        self.cells[cell_of(rows[0])] = rows
         write_rows(self.rows, self.path)
 
 

@@ -94,9 +94,8 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
             for spec in sweep.encoders:
                 for seed, fraction in _grid(seeds, sweep.fractions):
                     progress.update(bar, description=f"{spec} · {name} · {fraction:g} · seed {seed}")
-                    if journal is not None and (spec, name, fraction, seed) in journal.done:
-                        results.extend(r for r in journal.rows if r["encoder"] == spec and r["task"] == name
-                                       and r["fraction"] == fraction and r["seed"] == seed)
+                    if journal is not None and (spec, name, fraction, seed) in journal.cells:
+                        results.extend(journal.cells[spec, name, fraction, seed])
                         progress.advance(bar)
                         continue
                     subset = task_data.derive(label_fraction=fraction, seed=seed)
@@ -115,7 +114,7 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
                     results.extend(cell)
                     progress.advance(bar)
                     log.info("cell %d of %d: %s on %s, fraction %g, seed %d: %s", int(progress.tasks[0].completed),
-                             total, spec, name, fraction, seed, {layer: scores for layer, scores in rows.items()})
+                             total, spec, name, fraction, seed, rows)
     return results
 
 
