@@ -86,6 +86,13 @@ class LogMixupExp(nn.Module):
         self.memory = kept[: self.memory_size]
         return mixed
 
+    def get_extra_state(self) -> torch.Tensor:
+        """The memory goes into checkpoints (empty before the first batch): a resumed run mixes what it would have."""
+        return torch.empty(0) if self.memory is None else self.memory
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.memory = state if state.numel() else None
+
 
 class RandomResizeCrop(nn.Module):
     """BYOL-A's random resize crop: the spectrogram sits in a virtual canvas `virtual_scale` times its size, a crop of

@@ -7,7 +7,7 @@ import logging
 from functools import cached_property
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
@@ -99,13 +99,13 @@ class PretrainDataModule(Pipeline):
 
     def train_dataloader(self) -> DataLoader:
         # Full batches only: the contrastive loss assumes the same batch size on every rank.
-        return loader(self.train_set, self.batch_size, self.num_workers, shuffle=True, drop_last=True)
+        return loader(self.train_set, self.batch_size, self.num_workers, self.train_sampler(whole_batches=True))
 
     def plain_crops(self) -> DataLoader:
         """One un-augmented random crop per clip, shuffled, batches of (B, 1, S) under "views": what `ssl-mir stats`
         and `ssl-mir targets` measure."""
         crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1, reader=self.reader)
-        return loader(crops, self.batch_size, self.num_workers, shuffle=True)
+        return loader(crops, self.batch_size, self.num_workers, self.epoch_sampler(crops))
 
 
 class LabeledDataModule(Pipeline):
@@ -273,14 +273,13 @@ class LabeledDataModule(Pipeline):
 
     def train_dataloader(self) -> DataLoader:
         n = max(len(self.train_set), self.batch_size * self.min_steps_per_epoch)
-        return loader(self.train_set, self.batch_size, self.num_workers, shuffle=True,
-                       sampler=RandomSampler(self.train_set, num_samples=n))
+        return loader(self.train_set, self.batch_size, self.num_workers, self.train_sampler(n))
 
     def val_dataloader(self) -> DataLoader:
-        return loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers, shuffle=False)
+        return loader(self.chunk_dataset("valid"), self.batch_size, self.num_workers)
 
     def test_dataloader(self) -> DataLoader:
-        return loader(self.chunk_dataset("test"), self.batch_size, self.num_workers, shuffle=False)
+        return loader(self.chunk_dataset("test"), self.batch_size, self.num_workers)
 
 
 def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) -> dict[str, frozenset[str]]:

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.manifest import Row
+from ssl_mir.data.sampling import Draw, Stream, derive_seed, seeded
 
 # (path, start seconds, duration seconds, sample rate) → (S,) waveform: audio.read_crop or DecodedCache.read.
 CropReader = Callable[[str, float, float, int], torch.Tensor]
@@ -24,8 +25,9 @@ class WaveTransform(Protocol):
 class CropDataset(Dataset):
     """n views of one clip, each an independent random crop (CLMR, Spijkervet & Burgoyne 2021).
 
-    Randomness comes from NumPy's global generator, which Lightning's `seed_everything(workers=True)` seeds per
-    dataloader worker, so a seed gives the same crops on every run.
+    An item is a `Draw` (from `sampling.EpochSampler`) and every random choice it makes, the crops' starts and the
+    per-clip augmentation, is seeded by it: a clip gets the same views in any worker, any worker count and any rank,
+    and a resumed run the same as an uninterrupted one.
 
     Args:
         rows: checked rows (duration known), each at least `crop_samples` long.
@@ -58,16 +60,24 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> dict[str, object]:
-        row = self.rows[index]
-        slack = max(row.duration - self.crop_seconds, 0.0)
+    def __getitem__(self, key: Draw | int) -> dict[str, object]:
+        draw = key if isinstance(key, Draw) else Draw(int(key))
+        row = self.rows[draw.index]
+        starts = draw.rng(Stream.CROP).uniform(0.0, max(row.duration - self.crop_seconds, 0.0), self.n_views)
         views = []
-        for _ in range(self.n_views):
-            wave = self.reader(row.path, float(np.random.uniform(0.0, slack)), self.crop_seconds, self.sample_rate)
-            views.append(self.transform.apply(wave, self.sample_rate) if self.transform else wave)
-        item: dict[str, object] = {"views": torch.stack(views), "index": index}  # views: (V, S)
+        for view, start in enumerate(starts):
+            wave = self.reader(row.path, float(start), self.crop_seconds, self.sample_rate)
+            if self.transform is not None:
+                with seeded(derive_seed(draw.seed, Stream.WORKER_AUGMENT, draw.epoch, draw.index, view)):
+                    wave = self.transform.apply(wave, self.sample_rate)
+            views.append(wave)
+        item: dict[str, object] = {
+            "views": torch.stack(views),  # (V, S)
+            "index": draw.index,
+            "draw": torch.tensor([draw.seed, draw.epoch, draw.batch]),  # what the batch's own draws are seeded by
+        }
         if self.targets:
-            item["targets"] = {name: t[index] for name, t in self.targets.items()}
+            item["targets"] = {name: t[draw.index] for name, t in self.targets.items()}
         return item
 
 

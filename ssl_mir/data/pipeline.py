@@ -4,12 +4,13 @@ decoded cache) and where training crops are augmented (per clip in the workers, 
 from __future__ import annotations
 
 import os
+import warnings
 from abc import ABC, abstractmethod
 from functools import cached_property
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.chain import Augmentation
@@ -17,6 +18,11 @@ from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import CropReader
 from ssl_mir.data.decoded import DecodedCache
+from ssl_mir.data.sampling import EpochSampler, Stream, derive_seed, run_seed
+
+# Lightning warns that a mid-epoch checkpoint cannot resume exactly unless the loader keeps its own state; here the
+# data module keeps the sampler's position (`Pipeline.state_dict`), so the resume is exact.
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
 
 
 def default_workers() -> int:
@@ -24,14 +30,12 @@ def default_workers() -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool = False,
-            sampler: Sampler | None = None) -> DataLoader:
+def loader(dataset: Dataset, batch_size: int, num_workers: int, sampler: EpochSampler | None = None) -> DataLoader:
+    """In order without a sampler (evaluation), else in the sampler's order."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle and sampler is None,
         sampler=sampler,
-        drop_last=drop_last,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
@@ -52,6 +56,8 @@ class Pipeline(pl.LightningDataModule, ABC):
         self.batch_augment = BatchAugment(self.transforms, self.sample_rate) if backend == "device" else None
         self.decoded_cache = decoded_cache
         self.num_workers = default_workers() if num_workers is None else num_workers
+        self._train_sampler: EpochSampler | None = None
+        self._resume: dict[str, int] | None = None  # a checkpoint's sampler position, for the next train_sampler
 
     @abstractmethod
     def audio_paths(self) -> list[str]:
@@ -66,13 +72,48 @@ class Pipeline(pl.LightningDataModule, ABC):
         cache.build(self.audio_paths())
         return cache.read
 
+    def epoch_sampler(self, dataset: Dataset, num_samples: int | None = None,
+                      whole_batches: bool = False) -> EpochSampler:
+        """This rank's share of each epoch's seeded order (`sampling.EpochSampler`)."""
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return EpochSampler(dataset, self.batch_size, run_seed(), num_samples, rank, world, whole_batches)
+
+    def train_sampler(self, num_samples: int | None = None, whole_batches: bool = False) -> EpochSampler:
+        """The training set's sampler, placed where a restored checkpoint's run was; its position goes into
+        checkpoints. (Lightning restores a loader's own state only on some of its restart paths; a data module's state
+        on all.)"""
+        self._train_sampler = self.epoch_sampler(self.train_set, num_samples, whole_batches)
+        if self._resume is not None:
+            self._train_sampler.load_state_dict(self._resume)
+            self._resume = None
+        return self._train_sampler
+
+    def state_dict(self) -> dict[str, int]:
+        if self._train_sampler is None:
+            return {}
+        return self._train_sampler.state_dict(self.trainer.num_training_batches if self.trainer else None)
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self._resume = state_dict or None
+
     def prepare_data(self) -> None:
         if self.decoded_cache is not None:
             self.reader  # noqa: B018  (builds the cache once, before the ranks set up)
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
-        if self.batch_augment is not None and self.trainer is not None and self.trainer.training and "views" in batch:
+        """A training batch is marked trained in its sampler (checkpoints resume after it) and augmented on the
+        device with draws seeded by (seed, epoch, batch), the same on every rank."""
+        trainer = self.trainer
+        if trainer is None or not trainer.training or "draw" not in batch:
+            return batch
+        seed, epoch, number = (int(v) for v in batch["draw"][0])
+        if self._train_sampler is not None:
+            self._train_sampler.trained(epoch, number)
+        if self.batch_augment is not None and "views" in batch:
             views = batch["views"]  # (B, V, S)
-            shard = (self.trainer.global_rank, self.trainer.world_size)
-            batch["views"] = self.batch_augment(views.flatten(0, 1), shard).unflatten(0, views.shape[:2])  # (B, V, S')
+            shard = (trainer.global_rank, trainer.world_size)
+            with torch.random.fork_rng(devices=[views.device] if views.device.type == "cuda" else []):
+                torch.manual_seed(derive_seed(seed, Stream.BATCH_AUGMENT, epoch, number))
+                batch["views"] = self.batch_augment(views.flatten(0, 1), shard).unflatten(0, views.shape[:2])  # (B, V, S')
         return batch

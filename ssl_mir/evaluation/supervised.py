@@ -11,6 +11,7 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
 from ssl_mir.data.datamodules import LabeledDataModule
+from ssl_mir.data.sampling import SeededDraws
 from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, ClipEvaluator, ClipScoring
@@ -18,7 +19,7 @@ from ssl_mir.evaluation.probe import BestWeights
 from ssl_mir.optim import build_optimizers
 
 
-class Supervised(ClipScoring, pl.LightningModule):
+class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
     """Encoder → time average → linear head, trained on one task (the supervised baseline of CLMR, Spijkervet &
     Burgoyne 2021). Training sees random crops; validation and test score whole clips from chunk averages.
 

@@ -86,8 +86,8 @@ class BYOLA(PretextModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         return loss
 
-    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
-        tau = target_momentum(self.base_momentum, self.global_step, int(self.trainer.estimated_stepping_batches))
+    def after_step(self, step: int) -> None:
+        tau = target_momentum(self.base_momentum, step, int(self.trainer.estimated_stepping_batches))
         ema_update(self.target_encoder, self.encoder, tau)
         ema_update(self.target_projector, self.projector, tau)
         self.log("train/target_momentum", tau, batch_size=1)

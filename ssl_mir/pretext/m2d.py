@@ -85,7 +85,7 @@ class M2D(PretextModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
         return loss
 
-    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
-        tau = target_momentum(self.base_momentum, self.global_step, int(self.trainer.estimated_stepping_batches))
+    def after_step(self, step: int) -> None:
+        tau = target_momentum(self.base_momentum, step, int(self.trainer.estimated_stepping_batches))
         ema_update(self.target_encoder, self.encoder, tau)
         self.log("train/target_momentum", tau, batch_size=1)
