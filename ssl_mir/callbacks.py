@@ -1,17 +1,18 @@
-"""Callbacks every training run gets from the CLI: encoder export at the end of fit, RNG state in checkpoints, a
-checkpoint when the run is told to stop (SIGTERM)."""
+"""Callbacks every training run gets from the CLI: encoder export at the end of fit, a checkpoint when the run is told
+to stop (SIGTERM, SLURM's SIGUSR1), and checkpoints every N steps or minutes."""
 
 from __future__ import annotations
 
 import logging
-import random
+import os
+import signal
+import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_mir.export import save_encoder
@@ -42,38 +43,13 @@ class ExportEncoder(pl.Callback):
         log.info("exported encoder to %s", target)
 
 
-class RngState(pl.Callback):
-    """Save Python, NumPy and torch RNG states in checkpoints and restore them on resume.
-
-    Lightning restores weights, optimiser and loop progress but not the generators that draw crops and
-    augmentations; with this callback a resumed run draws what the uninterrupted run would have drawn. States are
-    stored as tensors and plain tuples so that checkpoints load with `weights_only=True`.
-    """
-
-    def state_dict(self) -> dict[str, Any]:
-        kind, keys, pos, has_gauss, cached = np.random.get_state()
-        state = {
-            "python": random.getstate(),
-            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
-            "torch": torch.get_rng_state(),
-        }
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state["cuda"] = torch.cuda.get_rng_state_all()
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        random.setstate(state_dict["python"])
-        kind, keys, pos, has_gauss, cached = state_dict["numpy"]
-        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-        torch.set_rng_state(state_dict["torch"])
-        if "cuda" in state_dict and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state_dict["cuda"])
-
-
 class CheckpointOnStop(pl.Callback):
-    """When the run is told to stop (SIGTERM from a scheduler or `kill`), Lightning finishes the current step and
-    raises SIGTERMException; this writes `last.ckpt` there, so that the same command with `--ckpt_path` goes on from
-    that step instead of from the last epoch's end.
+    """When the run is told to stop, Lightning finishes the current step and raises SIGTERMException; this writes
+    `last.ckpt` there, so that the same command with `--ckpt_path` (or `--ckpt_path last`) goes on from that step
+    instead of from the last epoch's end. The signals: SIGTERM (a scheduler's pre-emption, `kill`), and SIGUSR1, which
+    SLURM sends before a time limit with `#SBATCH --signal=USR1@120`; under SLURM, SIGUSR1 also requeues the job
+    (`scontrol requeue`), whose command, given `--ckpt_path last`, then resumes. The stop comes at a step's end, so
+    the resumed run is exact (Lightning's own requeue writes its checkpoint inside the signal handler, mid-step).
 
     Args:
         dirpath: the checkpoint folder (the run's `checkpoints/`).
@@ -81,14 +57,37 @@ class CheckpointOnStop(pl.Callback):
 
     def __init__(self, dirpath: str | Path) -> None:
         self.dirpath = Path(dirpath)
+        self.requeue = False
+        self.previous: Any = None  # the SIGUSR1 handler before fit, put back after it
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGUSR1"):
+            self.previous = signal.signal(signal.SIGUSR1, lambda *_: self.stop_for_requeue(trainer))
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGUSR1, self.previous)
+            self.previous = None
+
+    def stop_for_requeue(self, trainer: pl.Trainer) -> None:
+        """SIGUSR1: stop as for SIGTERM (Lightning checks the flag at the next step), then requeue."""
+        self.requeue = True
+        trainer._signal_connector.received_sigterm = True
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):
             return
         path = self.dirpath / "last.ckpt"
         trainer.save_checkpoint(path)
-        log.warning("stopped by SIGTERM at step %d; checkpoint written to %s; resume with --ckpt_path %s",
+        log.warning("stopped by a signal at step %d; checkpoint written to %s; resume with --ckpt_path %s",
                     trainer.global_step, path, path)
+        job = os.environ.get("SLURM_JOB_ID")
+        if self.requeue and job and trainer.is_global_zero:
+            done = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            if done.returncode != 0:
+                log.error("scontrol requeue %s failed: %s", job, done.stderr.strip())
+            else:
+                log.warning("requeued SLURM job %s", job)
 
 
 class PeriodicCheckpoint(pl.Callback):

@@ -325,8 +325,8 @@ def entry() -> None:
     try:
         main(argv)
     except SIGTERMException:  # stopped on request, after writing a checkpoint (CheckpointOnStop)
-        print(f"ssl-mir {argv[0]}: stopped by SIGTERM; the same command with --ckpt_path "
-              f"<default_root_dir>/checkpoints/last.ckpt goes on from there", file=sys.stderr)
+        print(f"ssl-mir {argv[0]}: stopped by SIGTERM or SIGUSR1; the same command with --ckpt_path "
+              f"<default_root_dir>/checkpoints/last.ckpt (or --ckpt_path last) goes on from there", file=sys.stderr)
         sys.exit(143)  # 128 + SIGTERM: stopped, not finished
     except (RunFailedError, WriteFailedError) as err:  # the run failed (divergence, collapse, a full disk): exit 1
         if debug:

@@ -9,8 +9,9 @@ from typing import Any, Optional
 from pytorch_lightning import LightningDataModule, LightningModule, Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.plugins.environments import SLURMEnvironment
 
-from ssl_mir.callbacks import CheckpointOnStop, ExportEncoder, PeriodicCheckpoint, RngState
+from ssl_mir.callbacks import CheckpointOnStop, ExportEncoder, PeriodicCheckpoint
 from ssl_mir.checkpoint_io import UNREADABLE, AtomicCheckpointIO, unreadable
 from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.guard import NonFiniteGuard, OnNonFinite
@@ -67,15 +68,17 @@ class SslMirCLI(LightningCLI):
             hold(root)  # before anything is written there
         if not config.get("plugins"):
             kwargs["plugins"] = [AtomicCheckpointIO()]  # checkpoints whole or absent; unreadable ones named
+            if SLURMEnvironment.detect():  # SIGUSR1 is CheckpointOnStop's: it stops at a step's end, then requeues
+                kwargs["plugins"].append(SLURMEnvironment(auto_requeue=False))
         if config.get("logger") in (None, True):
             kwargs["logger"] = make_logger(self._get(self.config, "log_to"), str(root))
         guard = NonFiniteGuard(self._get(self.config, "on_nonfinite"), self._get(self.config, "max_nonfinite_skips"))
-        ours: list = [ExportEncoder(), RngState(), guard]
+        ours: list = [ExportEncoder(), guard]
         if issubclass(self._model_class, PretextModule):
             ours.append(HealthMonitor(self._get(self.config, "health_every_n_steps")))
         if config.get("enable_checkpointing") is not False:
             checkpoints = root / "checkpoints"
-            ours += [ModelCheckpoint(dirpath=checkpoints, save_last=True), CheckpointOnStop(checkpoints),
+            ours += [ModelCheckpoint(dirpath=checkpoints, save_last=True, enable_version_counter=False), CheckpointOnStop(checkpoints),
                      PeriodicCheckpoint(checkpoints, self._get(self.config, "checkpoint_every_n_steps"),
                                         self._get(self.config, "checkpoint_every_n_minutes"))]
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]

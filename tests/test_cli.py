@@ -378,7 +378,8 @@ TINY_M2D = ["--model.init_args.encoder.init_args.dim", "32", "--model.init_args.
 
 def _pretrain_m2d(corpus: Path, root: Path, epochs: int, *extra: object) -> None:
     run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
-        "-c", CONFIGS / "pretrain" / "m2d_transformer.yaml", *data_args(corpus), "--data.crop_samples", "8000",
+        "-c", CONFIGS / "pretrain" / "m2d_transformer.yaml", *data_args(corpus), "--data.num_workers", "2",
+        "--data.crop_samples", "8000",
         *TINY_M2D, "--trainer.max_epochs", epochs, "--trainer.default_root_dir", root, *extra)
 
 
@@ -399,7 +400,7 @@ class CrashAt(pl.Callback):
 
 def test_resume_is_exact_with_an_ema_target_masking_and_a_warmup_cosine_schedule(corpus: Path,
                                                                                   tmp_path: Path) -> None:
-    """The same command, crashed in its second epoch and resumed from the first epoch's checkpoint."""
+    """The same command, crashed in its second epoch and resumed from the first epoch's checkpoint (two workers)."""
     _pretrain_m2d(corpus, tmp_path / "straight", 2)
     with pytest.raises(Crash):
         _pretrain_m2d(corpus, tmp_path / "resumed", 2, "--trainer.callbacks+", "tests.test_cli.CrashAt",
@@ -414,36 +415,43 @@ def test_resume_is_exact_with_an_ema_target_masking_and_a_warmup_cosine_schedule
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0, msg=key)
 
 
-def test_sigterm_writes_a_checkpoint_exits_143_and_the_run_goes_on_from_it(corpus: Path, tmp_path: Path) -> None:
+def test_sigterm_writes_a_checkpoint_exits_143_and_the_run_goes_on_from_it_exactly(corpus: Path,
+                                                                                   tmp_path: Path) -> None:
     import signal
     import subprocess
     import sys
     import time
 
-    command = [sys.executable, "-m", "ssl_mir.cli", "pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml",
-               "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
-               *data_args(corpus), "--data.crop_samples", "8000", *TINY_CNN, "--trainer.max_epochs", "30",
-               "--trainer.default_root_dir", tmp_path]
-    command = [str(c) for c in command]
+    args = ["pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
+            "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", *data_args(corpus), "--data.num_workers", "2",
+            "--data.crop_samples", "8000", *TINY_CNN]
+    command = [str(c) for c in [sys.executable, "-m", "ssl_mir.cli", *args, "--trainer.max_epochs", "30",
+                                "--trainer.default_root_dir", tmp_path / "stopped"]]
     running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list((tmp_path / "checkpoints").glob("epoch=*")) and time.monotonic() < deadline:
+    while not list((tmp_path / "stopped" / "checkpoints").glob("epoch=*")) and time.monotonic() < deadline:
         time.sleep(0.2)  # until the first epoch's checkpoint: the run is well under way
     running.send_signal(signal.SIGTERM)
     _, err = running.communicate(timeout=120)
     assert running.returncode == 143, err[-2000:]
-    assert "stopped by SIGTERM; the same command with --ckpt_path" in err
-    stopped = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
-    epoch_end = torch.load(next((tmp_path / "checkpoints").glob("epoch=*")), weights_only=True)  # the latest kept
-    per_epoch = epoch_end["global_step"] // (epoch_end["epoch"] + 1)
+    assert "stopped by SIGTERM or SIGUSR1; the same command with --ckpt_path" in err
+    last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+    stopped = torch.load(last, weights_only=True)
+    epoch_end = torch.load(next((tmp_path / "stopped" / "checkpoints").glob("epoch=*")), weights_only=True)
+    per_epoch = epoch_end["global_step"] // (epoch_end["epoch"] + 1)  # from the latest epoch checkpoint kept
     assert per_epoch <= stopped["global_step"] < 30 * per_epoch  # under way, far from the end
-    assert not (tmp_path / "encoder").exists()
-    done = subprocess.run([*command, "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt"),
-                           "--trainer.max_epochs", str(stopped["epoch"] + 2)], capture_output=True, text=True,
-                          timeout=300)
+    assert not (tmp_path / "stopped" / "encoder").exists()
+    epochs = stopped["epoch"] + 2
+    done = subprocess.run([*command, "--ckpt_path", str(last), "--trainer.max_epochs", str(epochs)],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > stopped["global_step"]
-    assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
+    assert (tmp_path / "stopped" / "encoder" / "encoder.safetensors").is_file()
+    run(*args, "--trainer.max_epochs", epochs, "--trainer.default_root_dir", tmp_path / "straight")
+    straight, resumed = (torch.load(tmp_path / r / "checkpoints" / "last.ckpt", weights_only=True)
+                         for r in ("straight", "stopped"))
+    assert resumed["global_step"] == straight["global_step"] == epochs * per_epoch
+    for key, value in straight["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0, msg=key)
 
 
 def test_checkpoints_every_n_steps_bound_what_a_crash_loses(corpus: Path, tmp_path: Path) -> None:
