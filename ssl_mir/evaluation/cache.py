@@ -55,6 +55,8 @@ def cached_extract(encoder: Encoder, dataset: ChunkDataset, cache_dir: str | Pat
     if path.is_file():
         try:
             stored = load_file(str(path))
+            if not all(bool(t.isfinite().all()) for t in stored.values()):
+                raise ValueError("it holds NaN or infinite values")
             log.info("embedding cache hit: %s", path)
             return ChunkEmbeddings([stored[f"layer_{i}"] for i in range(len(stored) - 1)], stored["clip"])
         except Exception as err:  # noqa: BLE001 (a damaged entry is derived data: computed again)

@@ -61,3 +61,24 @@ def test_a_non_finite_embedding_is_an_error_naming_the_file_and_is_not_cached(ch
     with pytest.raises(NonFiniteEmbeddingError, match=f"{chunks.rows[2].path}: the encoder's layer 1 holds NaN"):
         cached_extract(encoder, chunks, tmp_path, batch_size=3)
     assert not list(tmp_path.glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not finite"])
+def test_a_damaged_entry_is_computed_again_with_a_warning(damage: str, chunks: ChunkDataset, tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    encoder = ShortChunkCNN(channels=[4, 8], n_mels=16).eval()
+    first = cached_extract(encoder, chunks, tmp_path)
+    entry = next(tmp_path.glob("*.safetensors"))
+    if damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:100])
+    else:
+        stored = load_file(str(entry))
+        stored["layer_0"][0, 0] = float("nan")
+        save_file(stored, str(entry))
+    again = cached_extract(encoder, chunks, tmp_path)
+    assert f"embedding cache entry {entry} is unreadable" in caplog.text
+    torch.testing.assert_close(again.x, first.x, rtol=0, atol=0)
+    assert bool(load_file(str(entry))["layer_0"].isfinite().all())  # the entry was written again
