@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.manifest import Row
-from ssl_mir.data.sampling import Draw, Stream, derive_seed, seeded
+from ssl_mir.data.sampling import Draw, Stream, seeded
 
 # (path, start seconds, duration seconds, sample rate) → (S,) waveform: audio.read_crop or DecodedCache.read.
 CropReader = Callable[[str, float, float, int], torch.Tensor]
@@ -63,12 +63,12 @@ class CropDataset(Dataset):
     def __getitem__(self, key: Draw | int) -> dict[str, object]:
         draw = key if isinstance(key, Draw) else Draw(int(key))
         row = self.rows[draw.index]
-        starts = draw.rng(Stream.CROP).uniform(0.0, max(row.duration - self.crop_seconds, 0.0), self.n_views)
+        starts = np.random.default_rng(draw.seed_for(Stream.CROP)).uniform(0.0, max(row.duration - self.crop_seconds, 0.0), self.n_views)
         views = []
         for view, start in enumerate(starts):
             wave = self.reader(row.path, float(start), self.crop_seconds, self.sample_rate)
             if self.transform is not None:
-                with seeded(derive_seed(draw.seed, Stream.WORKER_AUGMENT, draw.epoch, draw.index, view)):
+                with seeded(draw.seed_for(Stream.WORKER_AUGMENT, view)):
                     wave = self.transform.apply(wave, self.sample_rate)
             views.append(wave)
         item: dict[str, object] = {

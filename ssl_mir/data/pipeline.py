@@ -18,7 +18,7 @@ from ssl_mir.augment.waveform import CpuAugment
 from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import CropReader
 from ssl_mir.data.decoded import DecodedCache
-from ssl_mir.data.sampling import EpochSampler, Stream, derive_seed, run_seed
+from ssl_mir.data.sampling import EpochSampler, Stream, batch_draw, derive_seed, run_seed
 
 # Lightning warns that a mid-epoch checkpoint cannot resume exactly unless the loader keeps its own state; here the
 # data module keeps the sampler's position (`Pipeline.state_dict`), so the resume is exact.
@@ -107,7 +107,7 @@ class Pipeline(pl.LightningDataModule, ABC):
         trainer = self.trainer
         if trainer is None or not trainer.training or "draw" not in batch:
             return batch
-        seed, epoch, number = (int(v) for v in batch["draw"][0])
+        seed, epoch, number = batch_draw(batch)
         if self._train_sampler is not None:
             self._train_sampler.trained(epoch, number)
         if self.batch_augment is not None and "views" in batch:

@@ -61,9 +61,15 @@ class Draw(NamedTuple):
     batch: int = 0
     seed: int = 0
 
-    def rng(self, stream: int, *more: int) -> np.random.Generator:
-        """A generator for this item's `stream` (`Stream`), e.g. its crops."""
-        return np.random.default_rng(derive_seed(self.seed, stream, self.epoch, self.index, *more))
+    def seed_for(self, stream: int, *more: int) -> int:
+        """The seed of this item's `stream` (`Stream`), e.g. its crops, or one view's augmentation."""
+        return derive_seed(self.seed, stream, self.epoch, self.index, *more)
+
+
+def batch_draw(batch: dict) -> tuple[int, int, int]:
+    """(seed, epoch, batch number) of a training batch, from the items' `draw` (alike for every item)."""
+    seed, epoch, number = (int(v) for v in batch["draw"][0])  # batch["draw"]: (B, 3)
+    return seed, epoch, number
 
 
 class EpochSampler(DistributedSampler):
@@ -135,6 +141,6 @@ class SeededDraws:
     global_rank: int
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        if isinstance(batch, dict) and "draw" in batch:  # (B, 3): seed, epoch, batch, alike for every item
-            seed, epoch, number = (int(v) for v in batch["draw"][0])
+        if isinstance(batch, dict) and "draw" in batch:
+            seed, epoch, number = batch_draw(batch)
             torch.manual_seed(derive_seed(seed, Stream.MODEL, epoch, number, self.global_rank))
