@@ -4,8 +4,9 @@ from ssl_mir.pretext.base import PretextModule
 from ssl_mir.pretext.bestrq import BestRQ
 from ssl_mir.pretext.byol import BYOLA
 from ssl_mir.pretext.cola import COLA
+from ssl_mir.pretext.joint import SimCLRCOLA
 from ssl_mir.pretext.m2d import M2D
 from ssl_mir.pretext.mae import MAE
 from ssl_mir.pretext.simclr import SimCLR
 
-__all__ = ["BYOLA", "COLA", "M2D", "MAE", "BestRQ", "PretextModule", "SimCLR"]
+__all__ = ["BYOLA", "COLA", "M2D", "MAE", "BestRQ", "PretextModule", "SimCLR", "SimCLRCOLA"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
-from torch import nn
 
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.pretext.base import PretextModule
-from ssl_mir.pretext.losses import bilinear_contrastive
+from ssl_mir.pretext.heads import BilinearHead
 
 
 class COLA(PretextModule):
@@ -33,15 +32,14 @@ class COLA(PretextModule):
         scheduler: LRSchedulerCallable | None = None,
     ) -> None:
         super().__init__(encoder, optimizer, scheduler)
-        self.head = nn.Sequential(nn.Linear(encoder.embed_dim, projection_dim), nn.LayerNorm(projection_dim), nn.Tanh())
-        self.similarity = nn.Linear(projection_dim, projection_dim, bias=False)  # W of aᵀ W p
+        self.head = BilinearHead(encoder.embed_dim, projection_dim)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         views = batch["views"]  # (B, 2, S)
         if views.shape[1] != 2:
             raise ValueError(f"COLA needs 2 segments per clip, got {views.shape[1]} (set data.n_views: 2)")
         b = views.shape[0]
-        g = self.head(self.encoder.embed(views.flatten(0, 1))).view(b, 2, -1)  # (B, 2, d)
-        loss = bilinear_contrastive(g[:, 0], g[:, 1], self.similarity.weight)
+        h = self.encoder.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
+        loss = self.head.loss(h)
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         return loss

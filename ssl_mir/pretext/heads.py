@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ssl_mir.encoders.transformer import Block, grid_positions
+from ssl_mir.pretext.losses import bilinear_contrastive
 
 
 class ProjectionHead(nn.Module):
@@ -17,6 +18,26 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h)
+
+
+class BilinearHead(nn.Module):
+    """COLA's head and score (Saeed et al. 2021): Linear → LayerNorm → tanh, then the loss of a learnt bilinear
+    similarity between the two segments of each clip, the batch's other clips as negatives.
+
+    Args:
+        in_dim: encoder width.
+        dim: head width (COLA: 512).
+    """
+
+    def __init__(self, in_dim: int, dim: int = 512) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, dim), nn.LayerNorm(dim), nn.Tanh())
+        self.similarity = nn.Linear(dim, dim, bias=False)  # W of aᵀ W p
+
+    def loss(self, h: torch.Tensor) -> torch.Tensor:
+        """h (B, 2, D), two segments per clip → COLA's cross-entropy."""
+        g = self.net(h)  # (B, 2, d)
+        return bilinear_contrastive(g[:, 0], g[:, 1], self.similarity.weight)
 
 
 class MAEDecoder(nn.Module):
