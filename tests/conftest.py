@@ -31,6 +31,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize(tmp_path_factory.mktemp("corpus"), n=48, seed=0, duration=3.0)
 
 
+def free_port() -> int:
+    """A free port on 127.0.0.1 for a process group's rendezvous, whatever else the suite runs."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def write_tone(path: Path, freq: float = 440.0, seconds: float = 2.0, sr: int = 16000, channels: int = 1,
                amp: float = 0.5, **kwargs: object) -> Path:
     t = np.arange(int(seconds * sr)) / sr

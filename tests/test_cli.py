@@ -15,6 +15,7 @@ import torch
 from ssl_mir.cli import entry, main
 from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -163,6 +164,7 @@ def test_resume_continues_where_training_stopped(corpus: Path, tmp_path: Path) -
 
 def test_pretrain_runs_as_two_ddp_processes_from_the_command_line(corpus: Path, tmp_path: Path) -> None:
     """Lightning's launcher starts rank 1 by running the command line again, so it must be the real one."""
+    import os
     import subprocess
     import sys
 
@@ -170,18 +172,38 @@ def test_pretrain_runs_as_two_ddp_processes_from_the_command_line(corpus: Path, 
                "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
                *data_args(corpus), "--data.crop_samples", "8000", *TINY_CNN, "--trainer.max_steps", "2",
                "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.default_root_dir", tmp_path]
-    import os
-    import socket
-
-    with socket.socket() as s:  # a free port for the ranks' rendezvous, whatever else the suite runs
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     done = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MASTER_PORT": str(port)})
+                          env={**os.environ, "MASTER_PORT": str(free_port())})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in done.stderr + done.stdout
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
     assert (tmp_path / "encoder" / "encoder.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_supervised_validation_and_test_on_two_ddp_processes_equal_one_process(corpus: Path, tmp_path: Path) -> None:
+    """The same weights (no training step) scored by 2 gloo ranks and by one process: clip-level metrics gathered
+    from both ranks, padded chunks scored once, a clip's chunks merged across ranks."""
+    import os
+    import subprocess
+    import sys
+
+    logged = {}
+    for name, ddp in (("one", []), ("two", ["--trainer.strategy", "ddp", "--trainer.devices", "2"])):
+        command = [sys.executable, "-m", "ssl_mir.cli", "supervised", "-c", CONFIGS / "trainer" / "cpu.yaml",
+                   "-c", CONFIGS / "supervised" / "cnn2d.yaml", *labeled_args(corpus, chunk=7000), *TINY_CNN,
+                   "--data.tasks", "{instrument: multiclass, tempo: regression}", "--data.target", "instrument",
+                   "--trainer.limit_train_batches", "0", "--trainer.max_epochs", "1", "--log_to", "csv",
+                   "--trainer.default_root_dir", tmp_path / name, "--seed_everything", "3", *ddp]
+        done = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "MASTER_PORT": str(free_port())})
+        assert done.returncode == 0, done.stderr[-2000:]
+        with open(tmp_path / name / "metrics.csv") as f:
+            logged[name] = {k: float(v) for row in csv.DictReader(f) for k, v in row.items()
+                            if k.startswith("test/") and v}
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in done.stderr + done.stdout
+    assert set(logged["one"]) >= {"test/accuracy", "test/macro_f1"}
+    assert logged["two"] == pytest.approx(logged["one"], abs=1e-6)
 
 
 def test_a_second_run_into_a_live_runs_folder_stops_before_writing(corpus: Path, tmp_path: Path) -> None:

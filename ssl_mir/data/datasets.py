@@ -82,7 +82,8 @@ class CropDataset(Dataset):
 
 
 class ChunkDataset(Dataset):
-    """Every clip cut into non-overlapping chunks; each item keeps its clip index for clip-level aggregation.
+    """Every clip cut into non-overlapping chunks; each item keeps its clip index for clip-level aggregation and its
+    own index, so that chunks a distributed sampler repeats are scored once.
 
     A clip of duration d gives max(1, floor(d / chunk)) chunks, optionally capped at `max_chunks` spread evenly.
 
@@ -121,7 +122,7 @@ class ChunkDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, object]:
         clip, start = self.index[i]
         wave = self.reader(self.rows[clip].path, start, self.chunk_seconds, self.sample_rate)  # (S,)
-        item: dict[str, object] = {"wave": wave, "clip": clip}
+        item: dict[str, object] = {"wave": wave, "clip": clip, "chunk": i}
         if self.targets:
             item["targets"] = {name: t[clip] for name, t in self.targets.items()}
         return item

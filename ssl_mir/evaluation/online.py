@@ -85,7 +85,7 @@ class OnlineProbe(pl.Callback):
                 output = knn_outputs(task, x["train"], y["train"], x["valid"], self.k)
             else:
                 output = quick_linear_probe(task, x["train"], y["train"])(x["valid"])
-            evaluator = ClipEvaluator(task)
+            evaluator = ClipEvaluator(task, sync=False)  # rank zero alone
             evaluator.update(output, y["valid"], emb["valid"].clip)
             metrics.update({f"probe/{name}/{k}": v for k, v in evaluator.compute().items()})
         return metrics

@@ -105,7 +105,7 @@ class LayerWeights(nn.Module):
 
 
 class EmbeddingSet(Dataset):
-    """(x (D,) or (L, D), target, clip) items over precomputed embeddings."""
+    """(x (D,) or (L, D), target, clip, chunk) items over precomputed embeddings."""
 
     def __init__(self, x: torch.Tensor, target: torch.Tensor, clip: torch.Tensor) -> None:
         self.x, self.target, self.clip = x, target, clip
@@ -114,7 +114,7 @@ class EmbeddingSet(Dataset):
         return len(self.x)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i]}
+        return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i], "chunk": i}
 
 
 class Probe(ClipScoring, pl.LightningModule):
@@ -147,8 +147,8 @@ class Probe(ClipScoring, pl.LightningModule):
         self.log("train/loss", loss, batch_size=len(batch["x"]))
         return loss
 
-    def chunk_outputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self(batch["x"]), batch["target"], batch["clip"]
+    def chunk_outputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        return self(batch["x"]), batch["target"], batch["clip"], batch["chunk"]
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -254,7 +254,7 @@ def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targ
     if config.kind == "knn":
         train_targets = clip_targets["train"][embeddings["train"].clip]
         test = embeddings["test"]
-        evaluator = ClipEvaluator(task)  # vote shares are averaged as they are
+        evaluator = ClipEvaluator(task, sync=False)  # vote shares are averaged as they are
         evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (features["test"] - mean) / std,
                                      config.k), clip_targets["test"][test.clip], test.clip)
         return evaluator.compute(), float("nan")

@@ -56,8 +56,8 @@ class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
         return loss
 
-    def chunk_outputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self(batch["wave"]), batch["targets"][self.task.name], batch["clip"]
+    def chunk_outputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self(batch["wave"]), batch["targets"][self.task.name], batch["clip"], batch["chunk"]
 
     def configure_optimizers(self) -> dict:
         return build_optimizers(self.parameters(), self.optimizer, self.scheduler)
