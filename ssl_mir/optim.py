@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
+import pytorch_lightning as pl
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
 
 
-def build_optimizers(
-    params: Iterable[torch.nn.Parameter], optimizer: OptimizerCallable, scheduler: LRSchedulerCallable | None
-) -> dict:
-    """What `configure_optimizers` returns: the optimiser, and the scheduler stepped every optimiser step."""
-    opt = optimizer(params)
+def parameter_groups(module: nn.Module) -> list[dict]:
+    """The trainable parameters in two groups: weights, and norm and bias parameters (at most one dimension) with
+    weight decay 0. timm's LARS and LAMB adapt only groups with weight decay, so the second group is neither decayed
+    nor adapted, as SimCLR (Chen et al. 2020, after You et al. 2017) and MAE (He et al. 2022) train."""
+    weights, norms = [], []
+    for p in module.parameters():
+        if p.requires_grad:
+            (norms if p.ndim <= 1 else weights).append(p)
+    return [{"params": weights}, {"params": norms, "weight_decay": 0.0}]
+
+
+def global_batch(trainer: pl.Trainer) -> int:
+    """Clips per optimiser step over every rank and accumulated micro-batch."""
+    batch_size = getattr(trainer.datamodule, "batch_size", None)
+    if batch_size is None:
+        raise ValueError("the linear scaling rule needs the data module's batch_size")
+    return int(batch_size) * trainer.world_size * trainer.accumulate_grad_batches
+
+
+def build_optimizers(module: nn.Module, optimizer: OptimizerCallable, scheduler: LRSchedulerCallable | None,
+                     lr_scale: float = 1.0) -> dict:
+    """What `configure_optimizers` returns: the optimiser over `parameter_groups`, every group's learning rate
+    times `lr_scale`, and the scheduler stepped every optimiser step."""
+    opt = optimizer(parameter_groups(module))
+    for group in opt.param_groups:
+        group["lr"] *= lr_scale
     if scheduler is None:
         return {"optimizer": opt}
     return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler(opt), "interval": "step"}}

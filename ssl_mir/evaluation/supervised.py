@@ -60,7 +60,7 @@ class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
         return self(batch["wave"]), batch["targets"][self.task.name], batch["clip"], batch["chunk"]
 
     def configure_optimizers(self) -> dict:
-        return build_optimizers(self.parameters(), self.optimizer, self.scheduler)
+        return build_optimizers(self, self.optimizer, self.scheduler)
 
 
 @dataclass

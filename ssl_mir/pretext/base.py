@@ -10,7 +10,7 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
 from ssl_mir.data.sampling import SeededDraws
 from ssl_mir.encoders.base import Encoder
-from ssl_mir.optim import build_optimizers
+from ssl_mir.optim import build_optimizers, global_batch
 
 
 class PretextModule(SeededDraws, pl.LightningModule):
@@ -20,10 +20,17 @@ class PretextModule(SeededDraws, pl.LightningModule):
     stay short. A method's own draws (masks, spectrogram augmentations) come from torch's generator, seeded before
     each batch from the run seed, the epoch, the batch and the rank (`SeededDraws`).
 
+    A method's `__init__` passes what it does not name itself (`**kwargs`) on to this one, so every option here is an
+    option of every method's config.
+
     Args:
         encoder: the network being pre-trained.
-        optimizer: builds the optimiser from the parameters.
+        optimizer: builds the optimiser from the parameter groups (`optim.parameter_groups`: norm and bias
+            parameters without weight decay, and so without LARS or LAMB adaptation).
         scheduler: builds a per-step learning-rate scheduler from the optimiser, or None.
+        lr_base_batch: the linear scaling rule (Goyal et al. 2017, as SimCLR and MAE use it): when set, the
+            optimiser's learning rate is multiplied by the global batch (clips per step over every rank and
+            accumulated micro-batch) over this, e.g. 256.
     """
 
     def __init__(
@@ -31,11 +38,25 @@ class PretextModule(SeededDraws, pl.LightningModule):
         encoder: Encoder,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        lr_base_batch: int | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.optimizer = optimizer
         self.scheduler = scheduler
+        self.lr_base_batch = lr_base_batch
+
+    in_batch_negatives = False  # a loss whose negatives are the other clips of the step's batch
+
+    def setup(self, stage: str) -> None:
+        """Refuse gradient accumulation where it would change the loss: a contrastive loss draws its negatives from
+        each micro-batch, so 4 micro-batches of 64 train on 63 negatives per anchor, not the 255 of a batch of 256."""
+        accumulate = self.trainer.accumulate_grad_batches if self._trainer is not None else 1
+        if self.in_batch_negatives and accumulate > 1:
+            raise ValueError(
+                f"{type(self).__name__} takes its negatives from the batch, and trainer.accumulate_grad_batches "
+                f"{accumulate} would draw them from each micro-batch: another loss than the large batch it stands "
+                f"for. Raise data.batch_size, or add devices (negatives are gathered from every rank), instead")
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         """The optimiser's step, then `after_step` inside it: callbacks' `on_train_batch_end` (ModelCheckpoint,
@@ -47,4 +68,5 @@ class PretextModule(SeededDraws, pl.LightningModule):
         """What follows optimiser step number `step` (from 1): EMA targets move here (BYOL-A, M2D)."""
 
     def configure_optimizers(self) -> dict:
-        return build_optimizers(self.parameters(), self.optimizer, self.scheduler)
+        scale = 1.0 if self.lr_base_batch is None else global_batch(self.trainer) / self.lr_base_batch
+        return build_optimizers(self, self.optimizer, self.scheduler, scale)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from typing import Literal, Optional
 
 import torch
@@ -43,6 +45,7 @@ class BestRQ(PretextModule):
         cqt_weight: weight of the CQT-reconstruction loss (0: off; MERT: 1).
         optimizer: builds the optimiser.
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
 
     def __init__(
@@ -60,8 +63,9 @@ class BestRQ(PretextModule):
         cqt_weight: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         self.mask_prob, self.mask_length = mask_prob, mask_length
         self.fill, self.noise_std = fill, noise_std
         if targets is None:

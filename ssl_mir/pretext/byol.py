@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 
 import torch
@@ -43,6 +45,7 @@ class BYOLA(PretextModule):
         time_scale: random-resize-crop width range.
         optimizer: builds the optimiser (BYOL-A: Adam, lr 1e-3 for v1, 3e-4 for v2).
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
 
     def __init__(
@@ -58,8 +61,9 @@ class BYOLA(PretextModule):
         time_scale: tuple[float, float] = (0.6, 1.5),
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         self.base_momentum = base_momentum
         self.projector = mlp(encoder.embed_dim, hidden_dim, projection_dim)
         self.predictor = mlp(projection_dim, hidden_dim, projection_dim)

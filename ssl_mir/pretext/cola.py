@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
@@ -22,7 +24,10 @@ class COLA(PretextModule):
         projection_dim: width of the head (COLA: 512).
         optimizer: builds the optimiser (COLA: Adam, lr 1e-4).
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
+
+    in_batch_negatives = True
 
     def __init__(
         self,
@@ -30,8 +35,9 @@ class COLA(PretextModule):
         projection_dim: int = 512,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         self.head = BilinearHead(encoder.embed_dim, projection_dim)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
@@ -27,7 +29,10 @@ class SimCLRCOLA(PretextModule):
         cola_weight: weight of COLA's loss.
         optimizer: builds the optimiser.
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
+
+    in_batch_negatives = True
 
     def __init__(
         self,
@@ -38,8 +43,9 @@ class SimCLRCOLA(PretextModule):
         cola_weight: float = 1.0,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         self.temperature = temperature
         self.cola_weight = cola_weight
         self.projector = ProjectionHead(encoder.embed_dim, encoder.embed_dim, projection_dim)

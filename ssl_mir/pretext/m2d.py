@@ -3,6 +3,8 @@ the masked ones."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 
 import torch
@@ -38,6 +40,7 @@ class M2D(PretextModule):
             uses 0.99995 over hundreds of thousands of steps; runs of a few thousand steps need a faster target.
         optimizer: builds the optimiser (M2D: AdamW).
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
 
     def __init__(
@@ -51,8 +54,9 @@ class M2D(PretextModule):
         base_momentum: float = 0.99,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in (0, 1): both branches need patches, got {mask_ratio}")
         self.mask_ratio = mask_ratio

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
@@ -31,6 +33,7 @@ class MAE(PretextModule):
             every patch is scored (a plain autoencoder, for comparison).
         optimizer: builds the optimiser (He et al.: AdamW).
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
 
     def __init__(
@@ -44,8 +47,9 @@ class MAE(PretextModule):
         normalise_targets: bool = True,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         if not 0.0 <= mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
         self.mask_ratio = mask_ratio

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
@@ -21,7 +23,10 @@ class SimCLR(PretextModule):
         temperature: NT-Xent temperature (CLMR: 0.5).
         optimizer: builds the optimiser (CLMR: Adam, lr 3e-4).
         scheduler: optional per-step scheduler.
+        kwargs: `PretextModule` options (`lr_base_batch`).
     """
+
+    in_batch_negatives = True
 
     def __init__(
         self,
@@ -30,8 +35,9 @@ class SimCLR(PretextModule):
         temperature: float = 0.5,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(encoder, optimizer, scheduler)
+        super().__init__(encoder, optimizer, scheduler, **kwargs)
         self.temperature = temperature
         self.projector = ProjectionHead(encoder.embed_dim, encoder.embed_dim, projection_dim)
 
