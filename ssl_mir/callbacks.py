@@ -36,9 +36,9 @@ class ExportEncoder(pl.Callback):
         target = Path(self.dirpath or Path(trainer.default_root_dir) / "encoder")
         ckpt = getattr(trainer.checkpoint_callback, "last_model_path", "") or ""
         meta = {"method": type(pl_module).__name__, "ckpt": ckpt, "global_step": trainer.global_step}
-        manifest = getattr(trainer.datamodule, "manifest", None)  # what it was pre-trained on, for the scale axis
-        if manifest is not None:
-            meta["data"] = {"source": manifest.source, "clips": len(manifest), "hours": round(manifest.hours, 4)}
+        summary = getattr(trainer.datamodule, "summary", None)  # what it was pre-trained on, for the scale axis
+        if summary is not None:
+            meta["data"] = summary()
         save_encoder(pl_module.encoder, target, meta=meta)
         log.info("exported encoder to %s", target)
 

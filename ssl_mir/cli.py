@@ -1,4 +1,4 @@
-"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | manifest | targets | stats | export.
+"""`ssl-mir`: pretrain | supervised | probe | compare | embed | synth | shard | manifest | targets | stats | export.
 
 pretrain and supervised are LightningCLI `fit` runs; the others are plain jsonargparse commands.
 Configs compose with `-c`: trainer YAML (devices, precision, strategy), data YAML, method YAML.
@@ -27,7 +27,7 @@ from ssl_mir.pretext.base import PretextModule
 from ssl_mir.runlock import RunFolderInUseError, released
 from ssl_mir.training_cli import lightning
 
-COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "manifest", "targets", "stats",
+COMMANDS = ("pretrain", "supervised", "probe", "compare", "embed", "synth", "shard", "manifest", "targets", "stats",
             "export")
 
 
@@ -186,6 +186,16 @@ def synth(args: list[str]) -> None:
     print(kinds[cfg.pop("kind")](**cfg))
 
 
+def shard(args: list[str]) -> None:
+    """Decode and resample a corpus once into litdata chunks (a local folder or an s3:// / gs:// URL) for
+    --data.streaming: one record per clip with its audio, split and labels."""
+    from ssl_mir.data.shards import write_shards
+
+    parser = ArgumentParser(prog="ssl-mir shard", description=shard.__doc__, default_env=False)
+    parser.add_function_arguments(write_shards)
+    print(write_shards(**parser.parse_args(args).as_dict()))
+
+
 def manifest(args: list[str]) -> None:
     """Convert a corpus on disk (gtzan, magnatagatune, nsynth, giantsteps, or any CSV/TSV table) to a manifest CSV;
     prints the data.tasks to use with it."""
@@ -301,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     command(argv[1:])
 
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
                RunFolderInUseError)
 
 

@@ -31,6 +31,16 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize(tmp_path_factory.mktemp("corpus"), n=48, seed=0, duration=3.0)
 
 
+@pytest.fixture(scope="session")
+def corpus_shards(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus's 48 clips (its audio folder: no splits) written by `ssl-mir shard` as one flat shard folder, in
+    small chunks so that ranks and workers share many."""
+    from ssl_mir.data.shards import write_shards
+
+    return Path(write_shards(str(corpus.parent / "audio"), str(tmp_path_factory.mktemp("shards") / "flat"),
+                             chunk_bytes="200KB", workers=2))
+
+
 def free_port() -> int:
     """A free port on 127.0.0.1 for a process group's rendezvous, whatever else the suite runs."""
     import socket

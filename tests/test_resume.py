@@ -48,38 +48,54 @@ class SigkillAt(pl.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _command(method: str, root: Path, corpus: Path) -> list[str]:
+def _command(method: str, root: Path, corpus: Path, *extra: object) -> list[str]:
     config, tiny = METHODS[method]
     args = ["pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
             "-c", CONFIGS / "pretrain" / f"{config}.yaml", *data_args(corpus), "--data.num_workers", "2",
             "--data.crop_samples", "8000", "--data.split", "null", *tiny, "--trainer.max_epochs", EPOCHS, "--trainer.max_steps", -1,
-            "--checkpoint_every_n_steps", 1, "--trainer.default_root_dir", root]
+            "--checkpoint_every_n_steps", 1, "--trainer.default_root_dir", root, *extra]
     return [str(a) for a in args]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("method", sorted(METHODS))
-def test_a_run_killed_mid_epoch_with_two_workers_resumes_bit_identical(method: str, corpus: Path,
-                                                                       tmp_path: Path) -> None:
+def _killed_resumed_and_straight(method: str, corpus: Path, tmp_path: Path, *extra: object) -> tuple[dict, ...]:
+    """The checkpoint at the kill, and the last checkpoints of the resumed and the uninterrupted runs."""
     step = random.Random(method).choice([s for s in range(2, EPOCHS * STEPS_PER_EPOCH - 1) if s % STEPS_PER_EPOCH])
     killed = subprocess.run(
-        [sys.executable, "-m", "ssl_mir.cli", *_command(method, tmp_path / "resumed", corpus),
+        [sys.executable, "-m", "ssl_mir.cli", *_command(method, tmp_path / "resumed", corpus, *extra),
          "--trainer.callbacks+", "tests.test_resume.SigkillAt", "--trainer.callbacks.step", str(step)],
         capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     last = tmp_path / "resumed" / "checkpoints" / "last.ckpt"
     at_kill = torch.load(last, weights_only=True)
     assert at_kill["global_step"] == step and step % STEPS_PER_EPOCH  # mid-epoch
-    assert at_kill["PretrainDataModule"] == {"epoch": step // STEPS_PER_EPOCH, "batches": step % STEPS_PER_EPOCH,
-                                             "seed": 0}
-
-    run(*_command(method, tmp_path / "resumed", corpus), "--ckpt_path", last)
-    run(*_command(method, tmp_path / "straight", corpus))
+    run(*_command(method, tmp_path / "resumed", corpus, *extra), "--ckpt_path", last)
+    run(*_command(method, tmp_path / "straight", corpus, *extra))
     straight, resumed = (torch.load(tmp_path / r / "checkpoints" / "last.ckpt", weights_only=True)
                          for r in ("straight", "resumed"))
     assert resumed["global_step"] == straight["global_step"] == EPOCHS * STEPS_PER_EPOCH
     for key, value in straight["state_dict"].items():  # encoder, heads, EMA targets, BatchNorm statistics
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0, msg=key)
+    return at_kill, resumed, straight
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_a_run_killed_mid_epoch_with_two_workers_resumes_bit_identical(method: str, corpus: Path,
+                                                                       tmp_path: Path) -> None:
+    at_kill, _, _ = _killed_resumed_and_straight(method, corpus, tmp_path)
+    step = at_kill["global_step"]
+    assert at_kill["PretrainDataModule"] == {"epoch": step // STEPS_PER_EPOCH, "batches": step % STEPS_PER_EPOCH,
+                                             "seed": 0}
+
+
+@pytest.mark.slow
+def test_a_streaming_run_killed_mid_epoch_resumes_bit_identical(corpus: Path, corpus_shards: Path,
+                                                                tmp_path: Path) -> None:
+    """The same from shards: litdata's loader state (epoch, clips each worker gave) goes into the checkpoint."""
+    at_kill, _, _ = _killed_resumed_and_straight("simclr", corpus, tmp_path, "--data.manifest", "null",
+                                                 "--data.streaming", corpus_shards)
+    stream = at_kill["PretrainDataModule"]["stream"]
+    assert stream["num_samples_yielded"] == 4 * (at_kill["global_step"] % STEPS_PER_EPOCH)
 
 
 def test_slurm_sigusr1_stops_at_a_step_end_requeues_and_the_requeued_command_resumes(corpus: Path,

@@ -114,6 +114,15 @@ def read_crop(path: str | Path, start: float, duration: float, sample_rate: int)
     return wave.contiguous()
 
 
+def int16_crop(samples: np.ndarray, start: float, duration: float, sample_rate: int) -> torch.Tensor:
+    """`duration` seconds from `start` seconds of 16-bit samples (S,) (an array or a memory map: only the crop is
+    read), as float32 in [-1, 1], zero-padded past the end: the same contract as `read_crop`."""
+    first = min(int(start * sample_rate), len(samples))
+    n = round(duration * sample_rate)
+    wave = torch.from_numpy(np.asarray(samples[first:first + n], dtype=np.float32) / 32767.0)
+    return torch.nn.functional.pad(wave, (0, n - wave.numel())) if wave.numel() < n else wave
+
+
 def read_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
     """Decode a whole file to mono at `sample_rate`. Returns (S,)."""
     info = probe(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import DataLoader
@@ -12,11 +13,15 @@ from torch.utils.data import DataLoader
 from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
 from ssl_mir.data.audio import MAX_AMPLITUDE
-from ssl_mir.data.datasets import ChunkDataset, CropDataset
+from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
 from ssl_mir.data.fractions import label_subset
 from ssl_mir.data.manifest import SPLITS, Manifest, OnBadFile, Row
 from ssl_mir.data.pipeline import Pipeline, loader
+from ssl_mir.data.sampling import run_seed
 from ssl_mir.data.tasks import Task, TaskKind
+
+if TYPE_CHECKING:  # litdata is an optional extra (ssl_mir[scale]), imported where shards are streamed
+    from ssl_mir.data.streaming import StreamingCrops
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,11 @@ class PretrainDataModule(Pipeline):
 
     Args:
         manifest: a folder of audio, or a CSV/JSONL manifest (labels are ignored).
+        streaming: instead of `manifest`, a shard folder or URL written by `ssl-mir shard` (s3://, gs://, azure://
+            through litdata): chunks are downloaded into a bounded local cache, shuffled across chunks, and shared
+            among ranks and workers with no clip twice (`data.streaming`).
+        streaming_cache: where streamed chunks are cached (None: litdata's default folder).
+        max_cache_size: the bound of that cache, e.g. "50GB".
         sample_rate: rate the audio is resampled to; must match the encoder's.
         crop_samples: samples per view (CLMR: 59049 at 22050 Hz).
         n_views: crops per clip.
@@ -45,7 +55,10 @@ class PretrainDataModule(Pipeline):
 
     def __init__(
         self,
-        manifest: str,
+        manifest: str | None = None,
+        streaming: str | None = None,
+        streaming_cache: str | None = None,
+        max_cache_size: str = "50GB",
         sample_rate: int = 16000,
         crop_samples: int = 59049,
         n_views: int = 2,
@@ -60,7 +73,15 @@ class PretrainDataModule(Pipeline):
         decoded_cache: str | None = None,
     ) -> None:
         super().__init__()
-        self.manifest_path = manifest
+        if (manifest is None) == (streaming is None):
+            raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
+        if streaming is not None and (pool_fraction < 1.0 or decoded_cache is not None):
+            raise ValueError("data.pool_fraction and data.decoded_cache work on files; leave them out with "
+                             "data.streaming")
+        self.manifest_path = manifest or streaming
+        self.streaming = streaming
+        self.streaming_cache = streaming_cache
+        self.max_cache_size = max_cache_size
         self.sample_rate = sample_rate
         self.crop_samples = crop_samples
         self.n_views = n_views
@@ -86,24 +107,49 @@ class PretrainDataModule(Pipeline):
 
     @property
     def n_skipped(self) -> int:
-        return len(self.manifest.skipped)
+        return 0 if self.streaming else len(self.manifest.skipped)  # shards hold only the files that passed
 
     def audio_paths(self) -> list[str]:
         return [r.path for r in self.manifest.rows]
 
+    def summary(self) -> dict[str, object]:
+        """What the encoder is pre-trained on: source, clips and hours (what `ssl-mir shard` recorded, for shards)."""
+        if self.streaming:
+            from ssl_mir.data.shards import shard_summary
+
+            return shard_summary(self.streaming, self.split)
+        return {"source": self.manifest.source, "clips": len(self.manifest), "hours": round(self.manifest.hours, 4)}
+
+    def stream(self, n_views: int, transform: WaveTransform | None = None) -> StreamingCrops:
+        """The shards' clips as a stream of `n_views` crops each."""
+        from ssl_mir.data.streaming import StreamingCrops, split_location
+
+        assert self.streaming is not None
+        return StreamingCrops(split_location(self.streaming, self.split), self.sample_rate, self.crop_samples, n_views,
+                              transform, run_seed(), self.streaming_cache, self.max_cache_size)
+
     def setup(self, stage: str) -> None:
-        self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views,
-                                     self.worker_augment, reader=self.reader)
+        if self.streaming:
+            self.train_set = self.stream(self.n_views, self.worker_augment)
+        else:
+            self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views,
+                                         self.worker_augment, reader=self.reader)
         if len(self.train_set) < self.batch_size:
             raise ValueError(f"{self.manifest_path}: {len(self.train_set)} clips is fewer than batch_size {self.batch_size}")
 
     def train_dataloader(self) -> DataLoader:
         # Full batches only: the contrastive loss assumes the same batch size on every rank.
+        if self.streaming:
+            return self.train_stream(self.train_set)
         return loader(self.train_set, self.batch_size, self.num_workers, self.train_sampler(whole_batches=True))
 
     def plain_crops(self) -> DataLoader:
         """One un-augmented random crop per clip, shuffled, batches of (B, 1, S) under "views": what `ssl-mir stats`
         and `ssl-mir targets` measure."""
+        if self.streaming:
+            from ssl_mir.data.streaming import streaming_loader
+
+            return streaming_loader(self.stream(1), self.batch_size, self.num_workers)
         crops = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, n_views=1, reader=self.reader)
         return loader(crops, self.batch_size, self.num_workers, self.epoch_sampler(crops))
 

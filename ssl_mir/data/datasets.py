@@ -63,22 +63,30 @@ class CropDataset(Dataset):
     def __getitem__(self, key: Draw | int) -> dict[str, object]:
         draw = key if isinstance(key, Draw) else Draw(int(key))
         row = self.rows[draw.index]
-        starts = np.random.default_rng(draw.seed_for(Stream.CROP)).uniform(0.0, max(row.duration - self.crop_seconds, 0.0), self.n_views)
-        views = []
-        for view, start in enumerate(starts):
-            wave = self.reader(row.path, float(start), self.crop_seconds, self.sample_rate)
-            if self.transform is not None:
-                with seeded(draw.seed_for(Stream.WORKER_AUGMENT, view)):
-                    wave = self.transform.apply(wave, self.sample_rate)
-            views.append(wave)
-        item: dict[str, object] = {
-            "views": torch.stack(views),  # (V, S)
-            "index": draw.index,
-            "draw": torch.tensor([draw.seed, draw.epoch, draw.batch]),  # what the batch's own draws are seeded by
-        }
+        item = crop_views(draw, row.duration, self.crop_seconds, self.n_views, self.sample_rate, self.transform,
+                          lambda start: self.reader(row.path, start, self.crop_seconds, self.sample_rate))
         if self.targets:
             item["targets"] = {name: t[draw.index] for name, t in self.targets.items()}
         return item
+
+
+def crop_views(draw: Draw, duration: float, crop_seconds: float, n_views: int, sample_rate: int,
+               transform: WaveTransform | None, read: Callable[[float], torch.Tensor]) -> dict[str, object]:
+    """An item of `n_views` random crops of one clip, every draw seeded by `draw`: the crops' starts (uniform over
+    the clip) and each view's augmentation. `read(start seconds)` gives a crop (S,)."""
+    starts = np.random.default_rng(draw.seed_for(Stream.CROP)).uniform(0.0, max(duration - crop_seconds, 0.0), n_views)
+    views = []
+    for view, start in enumerate(starts):
+        wave = read(float(start))
+        if transform is not None:
+            with seeded(draw.seed_for(Stream.WORKER_AUGMENT, view)):
+                wave = transform.apply(wave, sample_rate)
+        views.append(wave)
+    return {
+        "views": torch.stack(views),  # (V, S)
+        "index": draw.index,
+        "draw": torch.tensor([draw.seed, draw.epoch, draw.batch]),  # what the batch's own draws are seeded by
+    }
 
 
 class ChunkDataset(Dataset):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssl_mir.data.audio import read_audio
+from ssl_mir.data.audio import int16_crop, read_audio
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,4 @@ class DecodedCache:
         shard, offset, frames = entry
         if shard not in self._maps:
             self._maps[shard] = np.memmap(self.folder / f"shard_{shard:05d}.i16", dtype="<i2", mode="r")
-        first = min(int(start * sample_rate), frames)
-        n = round(duration * sample_rate)
-        piece = np.asarray(self._maps[shard][offset + first: offset + min(first + n, frames)], dtype=np.float32)
-        wave = torch.from_numpy(piece / 32767.0)
-        return torch.nn.functional.pad(wave, (0, n - wave.numel())) if wave.numel() < n else wave
+        return int16_crop(self._maps[shard][offset:offset + frames], start, duration, sample_rate)

@@ -7,6 +7,7 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
@@ -19,6 +20,9 @@ from ssl_mir.data.audio import read_crop
 from ssl_mir.data.datasets import CropReader
 from ssl_mir.data.decoded import DecodedCache
 from ssl_mir.data.sampling import EpochSampler, Stream, batch_draw, derive_seed, run_seed
+
+if TYPE_CHECKING:  # litdata is an optional extra (ssl_mir[scale]), imported where shards are streamed
+    from litdata import StreamingDataLoader, StreamingDataset
 
 # Lightning warns that a mid-epoch checkpoint cannot resume exactly unless the loader keeps its own state; here the
 # data module keeps the sampler's position (`Pipeline.state_dict`), so the resume is exact.
@@ -57,7 +61,8 @@ class Pipeline(pl.LightningDataModule, ABC):
         self.decoded_cache = decoded_cache
         self.num_workers = default_workers() if num_workers is None else num_workers
         self._train_sampler: EpochSampler | None = None
-        self._resume: dict[str, int] | None = None  # a checkpoint's sampler position, for the next train_sampler
+        self._train_stream: StreamingDataLoader | None = None
+        self._resume: dict | None = None  # a checkpoint's position, for the next train_sampler or train_stream
 
     @abstractmethod
     def audio_paths(self) -> list[str]:
@@ -85,16 +90,34 @@ class Pipeline(pl.LightningDataModule, ABC):
         on all.)"""
         self._train_sampler = self.epoch_sampler(self.train_set, num_samples, whole_batches)
         if self._resume is not None:
+            if "stream" in self._resume:
+                raise ValueError("the checkpoint was written by a run that streamed shards, and this one reads files: "
+                                 "resume with the same data")
             self._train_sampler.load_state_dict(self._resume)
             self._resume = None
         return self._train_sampler
 
-    def state_dict(self) -> dict[str, int]:
+    def train_stream(self, dataset: StreamingDataset) -> StreamingDataLoader:
+        """The loader of a streamed training set, placed where a restored checkpoint's run was (litdata's loader
+        state: the epoch, and the clips each worker has given)."""
+        from ssl_mir.data.streaming import streaming_loader
+
+        state = self._resume.get("stream") if self._resume else None
+        if self._resume and state is None:
+            raise ValueError("the checkpoint was written by a run that read files, and this one streams shards: "
+                             "resume with the same data")
+        self._train_stream = streaming_loader(dataset, self.batch_size, self.num_workers, state)
+        self._resume = None
+        return self._train_stream
+
+    def state_dict(self) -> dict:
+        if self._train_stream is not None:
+            return {"stream": self._train_stream.state_dict()}
         if self._train_sampler is None:
             return {}
         return self._train_sampler.state_dict(self.trainer.num_training_batches if self.trainer else None)
 
-    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+    def load_state_dict(self, state_dict: dict) -> None:
         self._resume = state_dict or None
 
     def prepare_data(self) -> None:

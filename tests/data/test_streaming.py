@@ -1,0 +1,107 @@
+"""Shards (`ssl-mir shard`) and streaming them through litdata: round trip, layout, bad files, and every clip once
+per epoch over 2 ranks × 2 workers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from litdata import StreamingDataset
+
+from ssl_mir.data.audio import read_audio
+from ssl_mir.data.manifest import Manifest
+from ssl_mir.data.shards import record_samples, write_shards
+from ssl_mir.data.streaming import StreamingCrops, split_location, streaming_loader
+from tests.conftest import free_port, write_tone
+from tests.test_cli import run
+
+
+@pytest.mark.parametrize("audio_format", ["int16", "flac"])
+def test_records_equal_the_decoded_files_with_splits_and_labels(corpus: Path, tmp_path: Path,
+                                                                audio_format: str) -> None:
+    out = write_shards(str(corpus), str(tmp_path / "shards"), sample_rate=12000, audio_format=audio_format,
+                       chunk_bytes="300KB", workers=2)
+    rows = Manifest.load(corpus).rows
+    summary = json.loads((Path(out) / "shards.json").read_text())
+    assert set(summary["folders"]) == {"train", "valid", "test"} and summary["sample_rate"] == 12000
+    for split, folder in summary["folders"].items():
+        expected = [r for r in rows if r.split == split]
+        records = StreamingDataset(str(Path(out) / split))
+        assert len(records) == folder["clips"] == len(expected)
+        for row, i in zip(expected, range(len(records))):  # the manifest's order
+            record = records[i]
+            meta = json.loads(record["meta"])
+            assert meta == {"clip": row.path, "split": split, "labels": row.labels}
+            want = np.round(np.clip(read_audio(row.path, 12000).numpy(), -1, 1) * 32767).astype(np.int16)
+            np.testing.assert_array_equal(record_samples(record["audio"]), want)
+    assert isinstance(StreamingDataset(str(Path(out) / "test"))[0]["audio"], bytes if audio_format == "flac"
+                      else np.ndarray)
+
+
+def test_a_complete_folder_is_kept_a_partial_one_rewritten_and_bad_files_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    for i in range(3):
+        write_tone(folder / f"tone{i}.wav", freq=220.0 * (i + 1), seconds=1.0)
+    (folder / "broken.wav").write_bytes(b"RIFF0000WAVEfmt nonsense")
+    with pytest.raises(Exception, match="broken.wav"):
+        write_shards(str(folder), str(tmp_path / "out"), workers=1)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    (out / "chunk-0-0.bin").write_bytes(b"left by a stopped run")  # no index: partial
+    write_shards(str(folder), str(out), workers=1, on_bad_file="skip")
+    summary = json.loads((out / "shards.json").read_text())
+    assert summary["folders"][""]["clips"] == 3 and [b["path"] for b in summary["skipped"]] == [str(folder.resolve() / "broken.wav")]
+    assert len(StreamingDataset(str(out))) == 3
+    with pytest.raises(FileExistsError, match="already holds a complete shard folder"):
+        write_shards(str(folder), str(out), workers=1, on_bad_file="skip")
+    with pytest.raises(FileNotFoundError, match="no shard folder"):
+        split_location(str(tmp_path / "audio"), "train")
+
+
+def _worker(rank: int, shards: str, out: str, port: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    data = StreamingCrops(shards, 16000, 4000, n_views=2, seed=5)
+    seen = {}
+    loader = streaming_loader(data, batch_size=4, num_workers=2)  # one loader for both epochs, as Lightning has
+    for epoch in range(2):
+        seen[epoch] = [(int(i), views.sum().item()) for batch in loader
+                       for i, views in zip(batch["index"], batch["views"])]
+    torch.save(seen, Path(out) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_with_two_workers_stream_every_clip_once_per_epoch(corpus_shards: Path, tmp_path: Path) -> None:
+    mp.spawn(_worker, args=(str(corpus_shards), str(tmp_path), free_port()), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    for epoch in range(2):
+        clips = [i for seen in ranks for i, _ in seen[epoch]]
+        assert sorted(clips) == list(range(48))  # 48 clips, 2 ranks × 2 workers × batches of 4: none dropped
+    first = {i: crop for seen in ranks for i, crop in seen[0]}
+    second = {i: crop for seen in ranks for i, crop in seen[1]}
+    assert sum(first[i] != second[i] for i in first) > 40  # each epoch draws other crops
+    assert [i for i, _ in ranks[0][0]] != [i for i, _ in ranks[0][1]]  # and another order
+
+
+def test_pretraining_streams_the_train_folder_and_records_it(corpus: Path, tmp_path: Path) -> None:
+    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+    from tests.test_cli import CONFIGS, TINY_CNN
+
+    run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
+        "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", "--data.manifest", "null", "--data.streaming", shards,
+        "--data.batch_size", "4", "--data.num_workers", "0", "--data.crop_samples", "8000", *TINY_CNN,
+        "--trainer.max_steps", "3", "--trainer.default_root_dir", tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "encoder" / "encoder.json").read_text())["meta"]
+    assert meta["data"] == {"source": shards, **json.loads((Path(shards) / "shards.json").read_text())["folders"]["train"]}
+    with pytest.raises(ValueError, match="set one of data.manifest"):
+        run("pretrain", "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
+            "--data.manifest", str(corpus), "--data.streaming", shards, "--trainer.max_steps", "1",
+            "--trainer.default_root_dir", tmp_path / "both")
