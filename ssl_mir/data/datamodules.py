@@ -73,11 +73,9 @@ class PretrainDataModule(Pipeline):
         decoded_cache: str | None = None,
     ) -> None:
         super().__init__()
-        if (manifest is None) == (streaming is None):
-            raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
-        if streaming is not None and (pool_fraction < 1.0 or decoded_cache is not None):
-            raise ValueError("data.pool_fraction and data.decoded_cache work on files; leave them out with "
-                             "data.streaming")
+        _check_source(manifest, streaming, decoded_cache)
+        if streaming is not None and pool_fraction < 1.0:
+            raise ValueError("data.pool_fraction works on files; leave it out with data.streaming")
         self.manifest_path = manifest or streaming
         self.streaming = streaming
         self.streaming_cache = streaming_cache
@@ -162,7 +160,8 @@ class LabeledDataModule(Pipeline):
     applied, so that every subset shares one output space.
 
     Args:
-        manifest: CSV or JSONL with a 'split' column (train, valid, test) and one column per task.
+        manifest: CSV or JSONL with a 'split' column (train, valid, test) and one column per task (null with
+            `streaming`).
         tasks: task name (a label column) → kind.
         target: the task supervised training fits (default: the only task).
         sample_rate: rate the audio is resampled to; must match the encoder's.
@@ -182,11 +181,15 @@ class LabeledDataModule(Pipeline):
         label_changes_with: task → the properties its label changes with ("pitch", "tempo", "loudness"); a task
             left out is judged by its name (`augment.policy.NAME_HINTS`: "key" → pitch, "bpm" → tempo).
         decoded_cache: a local folder for the decoded, resampled corpus, see PretrainDataModule.
+        streaming: instead of `manifest`, shards of a labeled manifest (`ssl-mir shard`, local or a URL): its
+            clips, splits and labels come from the shards' `clips.jsonl` and its audio from the shards.
+        streaming_cache: where chunks of a URL are cached.
+        max_cache_size: the bound of that cache.
     """
 
     def __init__(
         self,
-        manifest: str,
+        manifest: str | None,
         tasks: dict[str, TaskKind],
         target: str | None = None,
         sample_rate: int = 16000,
@@ -203,14 +206,19 @@ class LabeledDataModule(Pipeline):
         augment: Augmentation | None = None,
         label_changes_with: dict[str, list[str]] | None = None,
         decoded_cache: str | None = None,
+        streaming: str | None = None,
+        streaming_cache: str | None = None,
+        max_cache_size: str = "50GB",
     ) -> None:
         super().__init__()
+        _check_source(manifest, streaming, decoded_cache)
         if not tasks:
             raise ValueError("data.tasks is empty: name at least one label column and its kind")
         if target is None and len(tasks) == 1:
             target = next(iter(tasks))
         _check_choice(target, label_fraction, tasks)
-        self.manifest_path = manifest
+        self.manifest_path = manifest or streaming
+        self.streaming, self.streaming_cache, self.max_cache_size = streaming, streaming_cache, max_cache_size
         self.task_kinds = dict(tasks)
         self.target = target
         self.sample_rate = sample_rate
@@ -254,11 +262,19 @@ class LabeledDataModule(Pipeline):
     # ------------------------------------------------------------------ prepared once, on first use
     @cached_property
     def checked(self) -> Manifest:
-        """The manifest with every file probed (bad files raised, or skipped and counted)."""
-        manifest = Manifest.load(self.manifest_path)
+        """The manifest with every file probed (bad files raised, or skipped and counted); with `streaming`, the
+        shards' clips (checked when they were sharded)."""
+        if self.streaming:
+            from ssl_mir.data.shards import shard_manifest
+
+            manifest = shard_manifest(self.streaming)
+        else:
+            manifest = Manifest.load(self.manifest_path)
         missing = [s for s in SPLITS if s not in manifest.splits]
         if missing:
             raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} (need {list(SPLITS)})")
+        if self.streaming:
+            return manifest
         return manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels,
                               max_amplitude=self.max_amplitude)
 
@@ -334,6 +350,13 @@ def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) ->
         raise ValueError(f"data.label_changes_with names {unknown}, which are not in data.tasks {list(tasks)}")
     return {t: check_properties(declared[t], f"data.label_changes_with.{t}") if t in declared
             else default_changes_with(t) for t in tasks}
+
+
+def _check_source(manifest: str | None, streaming: str | None, decoded_cache: str | None) -> None:
+    if (manifest is None) == (streaming is None):
+        raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
+    if streaming is not None and decoded_cache is not None:
+        raise ValueError("data.decoded_cache works on files; leave it out with data.streaming")
 
 
 def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind]) -> None:

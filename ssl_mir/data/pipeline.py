@@ -70,7 +70,13 @@ class Pipeline(pl.LightningDataModule, ABC):
 
     @cached_property
     def reader(self) -> CropReader:
-        """Seek-reads of the files, or slices of the decoded cache (built here for the files it lacks)."""
+        """Seek-reads of the files, crops of the shards (`data.streaming`), or slices of the decoded cache (built here
+        for the files it lacks)."""
+        streaming = getattr(self, "streaming", None)
+        if streaming is not None:
+            from ssl_mir.data.shards import ShardReader
+
+            return ShardReader(streaming, self.streaming_cache, self.max_cache_size)  # type: ignore[attr-defined]
         if self.decoded_cache is None:
             return read_crop
         cache = DecodedCache(self.decoded_cache, self.sample_rate)

@@ -11,8 +11,9 @@ A shard folder holds litdata chunks (`index.json`, `chunk-*.bin`) of one record 
 
 Local folders and object-storage URLs (s3://, gs://, azure://, through litdata) both work as the output and as
 `--data.streaming`. The folder is complete once litdata has written `index.json`; a run stopped before that leaves no
-index, and running the command again rewrites the folder. A local output also gets `shards.json`: clips and hours
-per folder, the sample rate and format, and the files left out as bad.
+index, and running the command again rewrites the folder. A local output also gets `shards.json` (clips and hours
+per folder, the sample rate and format, the files left out as bad) and `clips.jsonl` (each clip's split, labels,
+duration, folder and index: the manifest of the shards, which the labeled data module reads instead of the files).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import soundfile as sf
 import torch
 
 from ssl_mir.atomic import write_text_atomic
-from ssl_mir.data.audio import MAX_AMPLITUDE, read_audio
+from ssl_mir.data.audio import MAX_AMPLITUDE, int16_crop, read_audio
 from ssl_mir.data.manifest import Manifest, OnBadFile, Row
 
 log = logging.getLogger(__name__)
@@ -64,15 +65,17 @@ def record(row: Row, sample_rate: int, audio_format: AudioFormat) -> dict[str, o
             "meta": json.dumps(meta, sort_keys=True)}
 
 
-SUMMARY = "shards.json"
+SUMMARY, CLIPS = "shards.json", "clips.jsonl"
 
 
 def shard_summary(location: str, split: str | None) -> dict[str, object]:
     """Source, clips and hours of the folder a data module streams (clips and hours from a local `shards.json`)."""
     summary: dict[str, object] = {"source": location}
-    if not is_url(location) and (Path(location) / SUMMARY).is_file():
-        folders = json.loads((Path(location) / SUMMARY).read_text())["folders"]
-        summary.update(folders.get(split or "", folders.get("", {})) if split else folders.get("", {}))
+    try:
+        folders = json.loads(sidecar(location, SUMMARY).read_text())["folders"]
+    except FileNotFoundError:  # shards written to a URL directly have no sidecars
+        return summary
+    summary.update(folders.get(split or "", folders.get("", {})) if split else folders.get("", {}))
     return summary
 
 
@@ -127,6 +130,8 @@ def write_shards(
         groups = {"": groups["unsplit"]}  # no splits: one flat folder
     summary: dict[str, object] = {"sample_rate": sample_rate, "audio_format": audio_format, "folders": {},
                                   "skipped": [{"path": b.path, "problem": b.problem} for b in checked.skipped]}
+    clips = [{"clip": r.path, "split": r.split or "", "labels": r.labels, "seconds": r.duration, "folder": name,
+              "index": i} for name, rows in groups.items() for i, r in enumerate(rows)]
     for name, rows in groups.items():
         target = f"{out.rstrip('/')}/{name}" if name else out
         if local is not None and Path(target).exists() and not (Path(target) / "index.json").exists():
@@ -137,5 +142,79 @@ def write_shards(
         summary["folders"][name] = {"clips": len(rows), "hours": round(sum(r.duration for r in rows) / 3600, 4)}  # type: ignore[index]
         log.info("%s: %d clips at %d Hz (%s)", target, len(rows), sample_rate, audio_format)
     if local is not None:
-        write_text_atomic(local / SUMMARY, json.dumps(summary, indent=1))
+        write_text_atomic(local / CLIPS, "".join(json.dumps(c, sort_keys=True) + "\n" for c in clips))
+        write_text_atomic(local / SUMMARY, json.dumps(summary, indent=1))  # last: it marks the folder complete
     return out
+
+
+def sidecar(location: str, name: str) -> Path:
+    """A file `ssl-mir shard` wrote beside the shards (`shards.json`, `clips.jsonl`): local, or downloaded from the
+    URL into a temporary folder with litdata's downloader."""
+    if not is_url(location):
+        path = Path(location) / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{location}: no {name}; it is written by ssl-mir shard (to a local --out: upload "
+                                    f"the whole folder)")
+        return path
+    import tempfile
+
+    from litdata.streaming.downloader import get_downloader
+
+    local = Path(tempfile.mkdtemp(prefix="ssl_mir_shards_")) / name
+    get_downloader(location, str(local.parent), []).download_file(f"{location.rstrip('/')}/{name}", str(local))
+    return local
+
+
+class ShardReader:
+    """Crops of clips by their manifest path, read from the shards (`CropReader`'s contract): what the labeled data
+    module reads instead of files with `data.streaming`. Each folder is a litdata `StreamingDataset` opened on first
+    use in each process; the last clip read is kept, since evaluation reads a clip's chunks one after another.
+
+    Args:
+        location: the shard folder or URL.
+        cache_dir: where chunks of a URL are cached.
+        max_cache_size: the cache's bound.
+    """
+
+    def __init__(self, location: str, cache_dir: str | None = None, max_cache_size: str = "50GB") -> None:
+        self.location, self.cache_dir, self.max_cache_size = location, cache_dir, max_cache_size
+        self.where = {c["clip"]: (c["folder"], c["index"]) for c in clip_table(location)}
+        self.folders: dict[str, object] = {}
+        self.last: tuple[str, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:  # workers open their own datasets
+        return {**self.__dict__, "folders": {}, "last": None}
+
+    def samples(self, clip: str, sample_rate: int) -> np.ndarray:
+        if self.last is not None and self.last[0] == clip:
+            return self.last[1]
+        from litdata import StreamingDataset
+
+        if clip not in self.where:
+            raise KeyError(f"{clip}: not in the shards at {self.location}")
+        folder, index = self.where[clip]
+        if folder not in self.folders:
+            self.folders[folder] = StreamingDataset(f"{self.location.rstrip('/')}/{folder}" if folder else self.location,
+                                                    cache_dir=self.cache_dir, max_cache_size=self.max_cache_size)
+        record = self.folders[folder][index]  # type: ignore[index]
+        if record["sample_rate"] != sample_rate:
+            raise ValueError(f"{self.location}: clip {clip} is at {record['sample_rate']} Hz, {sample_rate} Hz asked; "
+                             f"shard again with --sample_rate {sample_rate}")
+        self.last = (clip, record_samples(record["audio"]))
+        return self.last[1]
+
+    def __call__(self, clip: str, start: float, duration: float, sample_rate: int) -> torch.Tensor:
+        return int16_crop(self.samples(clip, sample_rate), start, duration, sample_rate)
+
+
+def clip_table(location: str) -> list[dict]:
+    """`clips.jsonl`: one entry per clip (clip, split, labels, seconds, folder, index)."""
+    return [json.loads(line) for line in sidecar(location, CLIPS).read_text().splitlines() if line.strip()]
+
+
+def shard_manifest(location: str) -> Manifest:
+    """The shards' clips as a checked manifest (durations known; the files were checked when they were sharded)."""
+    sample_rate = json.loads(sidecar(location, SUMMARY).read_text())["sample_rate"]
+    rows = [Row(path=c["clip"], split=c["split"] or None, labels=c["labels"], duration=c["seconds"],
+                sample_rate=sample_rate, channels=1) for c in clip_table(location)]
+    return Manifest(rows, source=location)

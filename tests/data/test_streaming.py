@@ -105,3 +105,42 @@ def test_pretraining_streams_the_train_folder_and_records_it(corpus: Path, tmp_p
         run("pretrain", "-c", CONFIGS / "data" / "synthetic.yaml", "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml",
             "--data.manifest", str(corpus), "--data.streaming", shards, "--trainer.max_steps", "1",
             "--trainer.default_root_dir", tmp_path / "both")
+
+
+def test_the_labeled_data_module_reads_shards_like_the_files(corpus: Path, tmp_path: Path) -> None:
+    from ssl_mir.data.datamodules import LabeledDataModule
+
+    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+    tasks = {"instrument": "multiclass", "instruments": "multilabel", "tempo": "regression"}
+    files = LabeledDataModule(str(corpus), tasks, target="instrument", chunk_samples=16000, num_workers=0)
+    streamed = LabeledDataModule(None, tasks, target="instrument", chunk_samples=16000, num_workers=0,
+                                 streaming=shards)
+    assert streamed.tasks == files.tasks
+    for split in ("train", "valid", "test"):
+        for name in tasks:
+            torch.testing.assert_close(streamed.targets[split][name], files.targets[split][name])
+        a, b = files.chunk_dataset(split), streamed.chunk_dataset(split)
+        assert len(a) == len(b)
+        for i in range(0, len(a), 7):
+            assert a[i]["clip"] == b[i]["clip"] and a[i]["chunk"] == b[i]["chunk"]
+            torch.testing.assert_close(b[i]["wave"], a[i]["wave"], atol=1e-4, rtol=0)  # int16, scaled by 32767
+    with pytest.raises(FileNotFoundError, match="no shards.json; it is written by ssl-mir shard"):
+        LabeledDataModule(None, tasks, streaming=str(tmp_path)).checked  # noqa: B018
+
+
+def test_probe_and_supervised_commands_stream_shards(corpus: Path, tmp_path: Path) -> None:
+    from ssl_mir.encoders import ShortChunkCNN
+    from ssl_mir.export import save_encoder
+    from tests.test_cli import CONFIGS, TINY_CNN
+
+    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+    data = ["-c", CONFIGS / "data" / "synthetic_labeled.yaml", "--data.manifest", "null", "--data.streaming", shards,
+            "--data.chunk_samples", "16000", "--data.batch_size", "4", "--data.num_workers", "0"]
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    run("probe", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "probe" / "linear.yaml", *data,
+        "--data.tasks", "{instrument: multiclass}", "--probe.max_epochs", "2", "--probe.seeds", "[0]",
+        "--encoders", f"[{tmp_path / 'enc'}]", "--out", tmp_path / "probe", "--cache_dir", tmp_path / "cache")
+    assert json.loads((tmp_path / "probe" / "results.json").read_text())
+    run("supervised", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "supervised" / "cnn2d.yaml", *data,
+        *TINY_CNN, "--log_to", "csv", "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", tmp_path / "sup")
+    assert (tmp_path / "sup" / "encoder" / "encoder.safetensors").is_file()
