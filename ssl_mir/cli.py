@@ -135,9 +135,21 @@ def compare(args: list[str]) -> None:
     print(f"results.csv, report.md, label_efficiency.png, compare.log → {out}")
 
 
+def process_share() -> tuple[int, int]:
+    """(rank, world) of this process in a torchrun or srun launch (RANK / WORLD_SIZE, or SLURM_PROCID /
+    SLURM_NTASKS), else (0, 1)."""
+    import os
+
+    for rank, world in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank in os.environ and world in os.environ:
+            return int(os.environ[rank]), int(os.environ[world])
+    return 0, 1
+
+
 def embed(args: list[str]) -> None:
-    """Write an encoder's embeddings of a folder or manifest, clip or frame level, of any layer, as .npy files
-    (with index.csv) or one Parquet table."""
+    """Write an encoder's embeddings of a folder, a manifest or a shard folder, clip or frame level, of any layer, as
+    .npy files (with index.csv) or one Parquet table. Launched as several processes (torchrun, srun), each takes
+    every N-th file and writes its own part (`embeddings-00001-of-00004.parquet`, …): a sharded Parquet dataset."""
     from ssl_mir.data.audio import MAX_AMPLITUDE
     from ssl_mir.data.datasets import ChunkDataset
     from ssl_mir.data.manifest import Manifest
@@ -147,7 +159,8 @@ def embed(args: list[str]) -> None:
 
     parser = ArgumentParser(prog="ssl-mir embed", description=embed.__doc__, default_env=False)
     parser.add_argument("--encoder", type=str, required=True, help="exported encoder folder")
-    parser.add_argument("--data", type=str, required=True, help="a folder of audio, or a CSV/JSONL manifest")
+    parser.add_argument("--data", type=str, required=True,
+                        help="a folder of audio, a CSV/JSONL manifest, or a shard folder (ssl-mir shard)")
     parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument("--level", type=Literal["clip", "frame"], default="clip")
     parser.add_argument("--format", type=Literal["npy", "parquet"], default="npy")
@@ -158,12 +171,36 @@ def embed(args: list[str]) -> None:
     parser.add_argument("--max_amplitude", type=float, default=MAX_AMPLITUDE, help="files peaking above are bad")
     cfg = parser.parse_args(args)
     encoder = load_encoder(cfg.encoder)
-    rows = Manifest.load(cfg.data).check(cfg.on_bad_file, max_amplitude=cfg.max_amplitude).rows
-    chunks = ChunkDataset(rows, encoder.sample_rate, round(cfg.chunk_seconds * encoder.sample_rate))
-    frames = extract_frames(encoder, chunks, cfg.layer, cfg.batch_size)
+    rank, world = process_share()
+    shards = (Path(cfg.data) / "shards.json").is_file() or "://" in cfg.data
+    if shards:
+        from ssl_mir.data.shards import ShardReader, shard_manifest
+
+        reader: object = ShardReader(cfg.data)
+        rows = shard_manifest(cfg.data).rows[rank::world]
+    else:
+        from ssl_mir.data.audio import read_crop
+
+        reader = read_crop
+        manifest = Manifest.load(cfg.data)
+        rows = Manifest(manifest.rows[rank::world], manifest.source).check(cfg.on_bad_file,
+                                                                          max_amplitude=cfg.max_amplitude).rows
+    chunks = ChunkDataset(rows, encoder.sample_rate, round(cfg.chunk_seconds * encoder.sample_rate), reader=reader)
+    frames = extract_frames(encoder, chunks, cfg.layer, cfg.batch_size, device=_local_device())
+    encoder.cpu()  # pooling clips below runs on the frames, on the CPU
     hop_s = cfg.chunk_seconds * len(chunks) / sum(len(f) for f in frames)  # this layer's hop: equal chunks, equal frames
-    written = write_embeddings(encoder, rows, frames, cfg.out, cfg.level, cfg.format, hop_s)
+    written = write_embeddings(encoder, rows, frames, cfg.out, cfg.level, cfg.format, hop_s,
+                               part=(rank, world) if world > 1 else None)
     print(f"{len(rows)} files → {written}")
+
+
+def _local_device() -> torch.device:
+    """This process's GPU (LOCAL_RANK or SLURM_LOCALID), else the CPU."""
+    import os
+
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", os.environ.get("SLURM_LOCALID", 0))))
 
 
 def synth(args: list[str]) -> None:

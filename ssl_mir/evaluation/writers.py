@@ -20,30 +20,38 @@ Level = Literal["clip", "frame"]
 Format = Literal["npy", "parquet"]
 
 
+def part_suffix(part: tuple[int, int] | None) -> str:
+    """"" for one process, "-00001-of-00004" for the share of rank 1 of 4."""
+    return "" if part is None else f"-{part[0]:05d}-of-{part[1]:05d}"
+
+
 def write_embeddings(encoder: Encoder, rows: list[Row], frames: list[torch.Tensor], out: str | Path,
-                     level: Level = "clip", fmt: Format = "npy", hop_s: float | None = None) -> Path:
+                     level: Level = "clip", fmt: Format = "npy", hop_s: float | None = None,
+                     part: tuple[int, int] | None = None) -> Path:
     """Write the frames (one (T, D) tensor per row) of one layer, `hop_s` seconds apart (default: the output's).
 
     npy: index.csv (row, path, frames) and embeddings.npy (N, D) for clips, or frames/<row>.npy (T, D) per file.
     parquet: embeddings.parquet with columns path and embedding (clip level), or path, frame, time_s and embedding
-    (frame level).
+    (frame level). With `part` (rank, world), every name gets the part's suffix (`part_suffix`), so that the ranks of
+    one job write beside each other: a sharded Parquet dataset, or npy parts.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    suffix = part_suffix(part)
     clips = [encoder.pool(f[None])[0].numpy() for f in frames] if level == "clip" else None  # N × (D,)
     if fmt == "parquet":
-        return _parquet(rows, frames, clips, out / "embeddings.parquet", hop_s or 1.0 / encoder.frame_rate)
-    with open(out / "index.csv", "w", newline="") as f:
+        return _parquet(rows, frames, clips, out / f"embeddings{suffix}.parquet", hop_s or 1.0 / encoder.frame_rate)
+    with open(out / f"index{suffix}.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "path", "frames"])
         writer.writerows((i, r.path, len(fr)) for i, (r, fr) in enumerate(zip(rows, frames)))
     if clips is not None:
-        np.save(out / "embeddings.npy", np.stack(clips))  # (N, D)
-        return out / "embeddings.npy"
-    (out / "frames").mkdir(exist_ok=True)
+        np.save(out / f"embeddings{suffix}.npy", np.stack(clips))  # (N, D)
+        return out / f"embeddings{suffix}.npy"
+    (out / f"frames{suffix}").mkdir(exist_ok=True)
     for i, fr in enumerate(frames):
-        np.save(out / "frames" / f"{i}.npy", fr.numpy())  # (T, D)
-    return out / "frames"
+        np.save(out / f"frames{suffix}" / f"{i}.npy", fr.numpy())  # (T, D)
+    return out / f"frames{suffix}"
 
 
 def _parquet(rows: list[Row], frames: list[torch.Tensor], clips: list[np.ndarray] | None, path: Path,

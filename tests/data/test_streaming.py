@@ -144,3 +144,33 @@ def test_probe_and_supervised_commands_stream_shards(corpus: Path, tmp_path: Pat
     run("supervised", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "supervised" / "cnn2d.yaml", *data,
         *TINY_CNN, "--log_to", "csv", "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", tmp_path / "sup")
     assert (tmp_path / "sup" / "encoder" / "encoder.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_embed_on_two_torchrun_processes_writes_a_sharded_parquet_dataset(corpus: Path, corpus_shards: Path,
+                                                                          tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    from ssl_mir.encoders import ShortChunkCNN
+    from ssl_mir.export import save_encoder
+
+    torch.manual_seed(0)
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
+    common = ["--encoder", str(tmp_path / "enc"), "--chunk_seconds", "1.0", "--format", "parquet"]
+    run("embed", *common, "--data", corpus.parent / "audio", "--out", tmp_path / "one")
+    env = {k: v for k, v in os.environ.items() if k not in ("MASTER_PORT", "RANK", "WORLD_SIZE")}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "--master_port", str(free_port()), "-m", "ssl_mir.cli", "embed", *common,
+                           "--data", str(corpus_shards), "--out", str(tmp_path / "two")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["embeddings-00000-of-00002.parquet",
+                                                                  "embeddings-00001-of-00002.parquet"]
+    one = pq.read_table(tmp_path / "one").to_pydict()
+    two = pq.read_table(tmp_path / "two").to_pydict()  # the folder as one dataset
+    assert sorted(two["path"]) == sorted(one["path"]) and len(two["path"]) == 48
+    by_path = dict(zip(two["path"], two["embedding"]))
+    np.testing.assert_allclose(np.array([by_path[p] for p in one["path"]]), np.array(one["embedding"]), atol=1e-3)
