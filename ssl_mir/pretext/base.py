@@ -31,6 +31,9 @@ class PretextModule(SeededDraws, pl.LightningModule):
         lr_base_batch: the linear scaling rule (Goyal et al. 2017, as SimCLR and MAE use it): when set, the
             optimiser's learning rate is multiplied by the global batch (clips per step over every rank and
             accumulated micro-batch) over this, e.g. 256.
+        micro_batch: for losses with in-batch negatives, encode the batch's views this many at a time through a
+            gradient cache (`pretext.gradcache`, Gao et al. 2021): the loss and gradients of the whole batch with
+            the activation memory of a micro-batch (None: all at once).
     """
 
     def __init__(
@@ -39,12 +42,18 @@ class PretextModule(SeededDraws, pl.LightningModule):
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         lr_base_batch: int | None = None,
+        micro_batch: int | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.lr_base_batch = lr_base_batch
+        if micro_batch is not None and (micro_batch < 1 or not self.in_batch_negatives):
+            raise ValueError(f"micro_batch {micro_batch}: a gradient cache is for losses with in-batch negatives "
+                             f"(SimCLR, COLA), and needs at least 1; {type(self).__name__} can accumulate gradients "
+                             f"instead (trainer.accumulate_grad_batches)")
+        self.micro_batch = micro_batch
 
     in_batch_negatives = False  # a loss whose negatives are the other clips of the step's batch
 
@@ -56,7 +65,16 @@ class PretextModule(SeededDraws, pl.LightningModule):
             raise ValueError(
                 f"{type(self).__name__} takes its negatives from the batch, and trainer.accumulate_grad_batches "
                 f"{accumulate} would draw them from each micro-batch: another loss than the large batch it stands "
-                f"for. Raise data.batch_size, or add devices (negatives are gathered from every rank), instead")
+                f"for. Set model.init_args.micro_batch (a gradient cache: the whole batch's loss with a micro-batch's "
+                f"memory), or add devices (negatives are gathered from every rank), instead")
+
+    def embed(self, wave: torch.Tensor) -> torch.Tensor:
+        """(N, S) → (N, D) clip embeddings by the encoder, through the gradient cache when `micro_batch` is set."""
+        if self.micro_batch is None or not torch.is_grad_enabled() or len(wave) <= self.micro_batch:
+            return self.encoder.embed(wave)
+        from ssl_mir.pretext.gradcache import cached_embed
+
+        return cached_embed(self.encoder.embed, self.encoder, wave, self.micro_batch)
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         """The optimiser's step, then `after_step` inside it: callbacks' `on_train_batch_end` (ModelCheckpoint,

@@ -24,7 +24,7 @@ class COLA(PretextModule):
         projection_dim: width of the head (COLA: 512).
         optimizer: builds the optimiser (COLA: Adam, lr 1e-4).
         scheduler: optional per-step scheduler.
-        kwargs: `PretextModule` options (`lr_base_batch`).
+        kwargs: `PretextModule` options (`lr_base_batch`, `micro_batch`).
     """
 
     in_batch_negatives = True
@@ -45,7 +45,7 @@ class COLA(PretextModule):
         if views.shape[1] != 2:
             raise ValueError(f"COLA needs 2 segments per clip, got {views.shape[1]} (set data.n_views: 2)")
         b = views.shape[0]
-        h = self.encoder.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
+        h = self.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
         loss = self.head.loss(h)
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         return loss

@@ -29,7 +29,7 @@ class SimCLRCOLA(PretextModule):
         cola_weight: weight of COLA's loss.
         optimizer: builds the optimiser.
         scheduler: optional per-step scheduler.
-        kwargs: `PretextModule` options (`lr_base_batch`).
+        kwargs: `PretextModule` options (`lr_base_batch`, `micro_batch`).
     """
 
     in_batch_negatives = True
@@ -56,7 +56,7 @@ class SimCLRCOLA(PretextModule):
         if views.shape[1] != 2:
             raise ValueError(f"SimCLRCOLA needs 2 crops per clip, got {views.shape[1]} (set data.n_views: 2)")
         b = views.shape[0]
-        h = self.encoder.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
+        h = self.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
         z = self.projector(h)  # (B, 2, d)
         simclr = nt_xent(z[:, 0], z[:, 1], self.temperature)
         cola = self.bilinear.loss(h)

@@ -23,7 +23,7 @@ class SimCLR(PretextModule):
         temperature: NT-Xent temperature (CLMR: 0.5).
         optimizer: builds the optimiser (CLMR: Adam, lr 3e-4).
         scheduler: optional per-step scheduler.
-        kwargs: `PretextModule` options (`lr_base_batch`).
+        kwargs: `PretextModule` options (`lr_base_batch`, `micro_batch`).
     """
 
     in_batch_negatives = True
@@ -46,7 +46,7 @@ class SimCLR(PretextModule):
         if views.shape[1] != 2:
             raise ValueError(f"SimCLR needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
         b = views.shape[0]
-        h = self.encoder.embed(views.flatten(0, 1))  # (2B, D)
+        h = self.embed(views.flatten(0, 1))  # (2B, D)
         z = self.projector(h).view(b, 2, -1)  # (B, 2, d)
         loss = nt_xent(z[:, 0], z[:, 1], self.temperature)
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
