@@ -41,6 +41,15 @@ def corpus_shards(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
                              chunk_bytes="200KB", workers=2))
 
 
+@pytest.fixture(scope="session")
+def labeled_shards(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus's manifest (splits and labels) written by `ssl-mir shard`: one folder per split."""
+    from ssl_mir.data.shards import write_shards
+
+    return Path(write_shards(str(corpus), str(tmp_path_factory.mktemp("shards") / "labeled"), chunk_bytes="300KB",
+                             workers=2))
+
+
 def free_port() -> int:
     """A free port on 127.0.0.1 for a process group's rendezvous, whatever else the suite runs."""
     import socket

@@ -31,11 +31,6 @@ class PretrainDataModule(Pipeline):
 
     Args:
         manifest: a folder of audio, or a CSV/JSONL manifest (labels are ignored).
-        streaming: instead of `manifest`, a shard folder or URL written by `ssl-mir shard` (s3://, gs://, azure://
-            through litdata): chunks are downloaded into a bounded local cache, shuffled across chunks, and shared
-            among ranks and workers with no clip twice (`data.streaming`).
-        streaming_cache: where streamed chunks are cached (None: litdata's default folder).
-        max_cache_size: the bound of that cache, e.g. "50GB".
         sample_rate: rate the audio is resampled to; must match the encoder's.
         crop_samples: samples per view (CLMR: 59049 at 22050 Hz).
         n_views: crops per clip.
@@ -51,14 +46,16 @@ class PretrainDataModule(Pipeline):
         max_amplitude: files whose absolute peak exceeds this are bad (+24 dBFS by default).
         decoded_cache: a local folder for the corpus decoded and resampled once as int16 memory maps
             (`data.decoded`); None reads and resamples the files every time.
+        streaming: instead of `manifest`, a shard folder or URL written by `ssl-mir shard` (s3://, gs://, azure://
+            through litdata): chunks are downloaded into a bounded local cache, shuffled across chunks, and shared
+            among ranks and workers with no clip twice (`data.streaming`).
+        streaming_cache: where streamed chunks are cached (None: litdata's default folder).
+        max_cache_size: the bound of that cache, e.g. "50GB".
     """
 
     def __init__(
         self,
         manifest: str | None = None,
-        streaming: str | None = None,
-        streaming_cache: str | None = None,
-        max_cache_size: str = "50GB",
         sample_rate: int = 16000,
         crop_samples: int = 59049,
         n_views: int = 2,
@@ -71,6 +68,9 @@ class PretrainDataModule(Pipeline):
         max_channels: int = 2,
         max_amplitude: float = MAX_AMPLITUDE,
         decoded_cache: str | None = None,
+        streaming: str | None = None,
+        streaming_cache: str | None = None,
+        max_cache_size: str = "50GB",
     ) -> None:
         super().__init__()
         _check_source(manifest, streaming, decoded_cache)

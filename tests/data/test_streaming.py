@@ -22,26 +22,32 @@ from tests.conftest import free_port, write_tone
 from tests.test_cli import run
 
 
-@pytest.mark.parametrize("audio_format", ["int16", "flac"])
-def test_records_equal_the_decoded_files_with_splits_and_labels(corpus: Path, tmp_path: Path,
-                                                                audio_format: str) -> None:
-    out = write_shards(str(corpus), str(tmp_path / "shards"), sample_rate=12000, audio_format=audio_format,
-                       chunk_bytes="300KB", workers=2)
+def test_records_equal_the_decoded_files_with_splits_and_labels(corpus: Path, labeled_shards: Path) -> None:
     rows = Manifest.load(corpus).rows
-    summary = json.loads((Path(out) / "shards.json").read_text())
-    assert set(summary["folders"]) == {"train", "valid", "test"} and summary["sample_rate"] == 12000
+    summary = json.loads((labeled_shards / "shards.json").read_text())
+    assert set(summary["folders"]) == {"train", "valid", "test"} and summary["sample_rate"] == 16000
     for split, folder in summary["folders"].items():
         expected = [r for r in rows if r.split == split]
-        records = StreamingDataset(str(Path(out) / split))
+        records = StreamingDataset(str(labeled_shards / split))
         assert len(records) == folder["clips"] == len(expected)
         for row, i in zip(expected, range(len(records))):  # the manifest's order
             record = records[i]
-            meta = json.loads(record["meta"])
-            assert meta == {"clip": row.path, "split": split, "labels": row.labels}
-            want = np.round(np.clip(read_audio(row.path, 12000).numpy(), -1, 1) * 32767).astype(np.int16)
-            np.testing.assert_array_equal(record_samples(record["audio"]), want)
-    assert isinstance(StreamingDataset(str(Path(out) / "test"))[0]["audio"], bytes if audio_format == "flac"
-                      else np.ndarray)
+            assert json.loads(record["meta"]) == {"clip": row.path, "split": split, "labels": row.labels}
+            np.testing.assert_array_equal(record_samples(record["audio"]), _int16(row.path, 16000))
+
+
+def _int16(path: str, sample_rate: int) -> np.ndarray:
+    return np.round(np.clip(read_audio(path, sample_rate).numpy(), -1, 1) * 32767).astype(np.int16)
+
+
+def test_flac_records_resampled_equal_the_decoded_files(corpus: Path, tmp_path: Path) -> None:
+    out = write_shards(str(corpus.parent / "audio"), str(tmp_path / "flac"), sample_rate=12000, audio_format="flac",
+                       workers=1)
+    records = StreamingDataset(out)
+    paths = [r.path for r in Manifest.load(corpus.parent / "audio").rows]
+    for i in (0, 17, 47):
+        assert isinstance(records[i]["audio"], bytes) and records[i]["sample_rate"] == 12000
+        np.testing.assert_array_equal(record_samples(records[i]["audio"]), _int16(paths[i], 12000))
 
 
 def test_a_complete_folder_is_kept_a_partial_one_rewritten_and_bad_files_counted(tmp_path: Path) -> None:
@@ -91,14 +97,15 @@ def test_two_ranks_with_two_workers_stream_every_clip_once_per_epoch(corpus_shar
     assert [i for i, _ in ranks[0][0]] != [i for i, _ in ranks[0][1]]  # and another order
 
 
-def test_pretraining_streams_the_train_folder_and_records_it(corpus: Path, tmp_path: Path) -> None:
-    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+def test_pretraining_streams_the_train_folder_and_records_it(corpus: Path, labeled_shards: Path,
+                                                            tmp_path: Path) -> None:
     from tests.test_cli import CONFIGS, TINY_CNN
 
+    shards = str(labeled_shards)
     run("pretrain", "-c", CONFIGS / "trainer" / "cpu.yaml", "-c", CONFIGS / "data" / "synthetic.yaml",
         "-c", CONFIGS / "pretrain" / "simclr_cnn2d.yaml", "--data.manifest", "null", "--data.streaming", shards,
         "--data.batch_size", "4", "--data.num_workers", "0", "--data.crop_samples", "8000", *TINY_CNN,
-        "--trainer.max_steps", "3", "--trainer.default_root_dir", tmp_path / "run")
+        "--trainer.max_steps", "3", "--log_to", "csv", "--trainer.default_root_dir", tmp_path / "run")
     meta = json.loads((tmp_path / "run" / "encoder" / "encoder.json").read_text())["meta"]
     assert meta["data"] == {"source": shards, **json.loads((Path(shards) / "shards.json").read_text())["folders"]["train"]}
     with pytest.raises(ValueError, match="set one of data.manifest"):
@@ -107,10 +114,11 @@ def test_pretraining_streams_the_train_folder_and_records_it(corpus: Path, tmp_p
             "--trainer.default_root_dir", tmp_path / "both")
 
 
-def test_the_labeled_data_module_reads_shards_like_the_files(corpus: Path, tmp_path: Path) -> None:
+def test_the_labeled_data_module_reads_shards_like_the_files(corpus: Path, labeled_shards: Path,
+                                                            tmp_path: Path) -> None:
     from ssl_mir.data.datamodules import LabeledDataModule
 
-    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+    shards = str(labeled_shards)
     tasks = {"instrument": "multiclass", "instruments": "multilabel", "tempo": "regression"}
     files = LabeledDataModule(str(corpus), tasks, target="instrument", chunk_samples=16000, num_workers=0)
     streamed = LabeledDataModule(None, tasks, target="instrument", chunk_samples=16000, num_workers=0,
@@ -128,12 +136,12 @@ def test_the_labeled_data_module_reads_shards_like_the_files(corpus: Path, tmp_p
         LabeledDataModule(None, tasks, streaming=str(tmp_path)).checked  # noqa: B018
 
 
-def test_probe_and_supervised_commands_stream_shards(corpus: Path, tmp_path: Path) -> None:
+def test_probe_and_supervised_commands_stream_shards(labeled_shards: Path, tmp_path: Path) -> None:
     from ssl_mir.encoders import ShortChunkCNN
     from ssl_mir.export import save_encoder
     from tests.test_cli import CONFIGS, TINY_CNN
 
-    shards = write_shards(str(corpus), str(tmp_path / "shards"), chunk_bytes="300KB", workers=1)
+    shards = str(labeled_shards)
     data = ["-c", CONFIGS / "data" / "synthetic_labeled.yaml", "--data.manifest", "null", "--data.streaming", shards,
             "--data.chunk_samples", "16000", "--data.batch_size", "4", "--data.num_workers", "0"]
     save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), tmp_path / "enc")
