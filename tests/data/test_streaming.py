@@ -182,3 +182,23 @@ def test_embed_on_two_torchrun_processes_writes_a_sharded_parquet_dataset(corpus
     assert sorted(two["path"]) == sorted(one["path"]) and len(two["path"]) == 48
     by_path = dict(zip(two["path"], two["embedding"]))
     np.testing.assert_allclose(np.array([by_path[p] for p in one["path"]]), np.array(one["embedding"]), atol=1e-3)
+
+
+def test_another_sample_rate_and_a_checkpoint_of_the_other_source_are_refused(corpus: Path,
+                                                                              corpus_shards: Path) -> None:
+    from ssl_mir.data.datamodules import PretrainDataModule
+
+    with pytest.raises(ValueError, match="is at 16000 Hz, the data module at 12000 Hz; shard again with "
+                                         "--sample_rate 12000"):
+        StreamingCrops(str(corpus_shards), 12000, 4000)[0]
+    streamed = PretrainDataModule(streaming=str(corpus_shards), crop_samples=8000, split=None, batch_size=4,
+                                  num_workers=0)
+    streamed.setup("fit")
+    streamed.load_state_dict({"epoch": 1, "batches": 2, "seed": 0})
+    with pytest.raises(ValueError, match="written by a run that read files, and this one streams shards"):
+        streamed.train_dataloader()
+    files = PretrainDataModule(str(corpus.parent / "audio"), crop_samples=8000, split=None, batch_size=4, num_workers=0)
+    files.setup("fit")
+    files.load_state_dict({"stream": streamed.state_dict()})
+    with pytest.raises(ValueError, match="written by a run that streamed shards, and this one reads files"):
+        files.train_dataloader()
