@@ -55,8 +55,9 @@ class StreamingCrops(StreamingDataset):
     def __init__(self, location: str, sample_rate: int, crop_samples: int, n_views: int = 2,
                  transform: WaveTransform | None = None, seed: int = 0, cache_dir: str | None = None,
                  max_cache_size: str = "50GB") -> None:
+        # batch_decode off: with shuffled clips litdata's decode window deserialises ~40 records per record used.
         super().__init__(location, cache_dir=cache_dir, shuffle=True, drop_last=True, seed=seed,
-                         max_cache_size=max_cache_size)
+                         max_cache_size=max_cache_size, batch_decode=False)
         self.location = location
         self.sample_rate = sample_rate
         self.crop_seconds = crop_samples / sample_rate
