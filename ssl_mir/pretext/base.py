@@ -68,6 +68,13 @@ class PretextModule(SeededDraws, pl.LightningModule):
                 f"for. Set model.init_args.micro_batch (a gradient cache: the whole batch's loss with a micro-batch's "
                 f"memory), or add devices (negatives are gathered from every rank), instead")
 
+    def embed_pairs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The clip embeddings of a batch's two views per clip: (B, 2, S) → (B, 2, D)."""
+        views = batch["views"]  # (B, 2, S)
+        if views.shape[1] != 2:
+            raise ValueError(f"{type(self).__name__} needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
+        return self.embed(views.flatten(0, 1)).view(views.shape[0], 2, -1)  # (B, 2, D)
+
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
         """(N, S) → (N, D) clip embeddings by the encoder, through the gradient cache when `micro_batch` is set."""
         if self.micro_batch is None or not torch.is_grad_enabled() or len(wave) <= self.micro_batch:

@@ -41,11 +41,7 @@ class COLA(PretextModule):
         self.head = BilinearHead(encoder.embed_dim, projection_dim)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        views = batch["views"]  # (B, 2, S)
-        if views.shape[1] != 2:
-            raise ValueError(f"COLA needs 2 segments per clip, got {views.shape[1]} (set data.n_views: 2)")
-        b = views.shape[0]
-        h = self.embed(views.flatten(0, 1)).view(b, 2, -1)  # (B, 2, D)
+        h = self.embed_pairs(batch)  # (B, 2, D): the two segments of each clip
         loss = self.head.loss(h)
-        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(h))
         return loss

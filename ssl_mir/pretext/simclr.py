@@ -42,12 +42,12 @@ class SimCLR(PretextModule):
         self.projector = ProjectionHead(encoder.embed_dim, encoder.embed_dim, projection_dim)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        views = batch["views"]  # (B, 2, S)
-        if views.shape[1] != 2:
-            raise ValueError(f"SimCLR needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
-        b = views.shape[0]
-        h = self.embed(views.flatten(0, 1))  # (2B, D)
-        z = self.projector(h).view(b, 2, -1)  # (B, 2, d)
-        loss = nt_xent(z[:, 0], z[:, 1], self.temperature)
-        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        h = self.embed_pairs(batch)  # (B, 2, D)
+        loss = self.pair_loss(h)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(h))
         return loss
+
+    def pair_loss(self, h: torch.Tensor) -> torch.Tensor:
+        """NT-Xent of the projections of both views' embeddings h (B, 2, D)."""
+        z = self.projector(h)  # (B, 2, d)
+        return nt_xent(z[:, 0], z[:, 1], self.temperature)
