@@ -5,8 +5,10 @@
 For each size, writes that many generated mono clips (16-bit WAV, 16 kHz) to a temporary folder, shards them
 (`ssl-mir shard`, int16) and builds the decoded cache, then, in a fresh process per reader, runs the pre-training
 data module's loader (2 views of 0.5 s per clip, batches of 64, 2 workers, no augmentation) for `--batches` batches
-after 10 warm-up batches. Memory is the peak proportional set size (PSS: shared pages split among the processes
-that map them) of the loader process and its workers together, sampled every 50 ms from the first batch on.
+after 10 warm-up batches. Memory is sampled every 50 ms from the first batch on, over the loader process and its
+workers together, as the peak proportional set size (PSS: shared pages split among the processes that map them),
+and its anonymous part (Pss_Anon: heap and arrays the processes hold), apart from the file-backed part (pages of the
+shards, cache or files mapped or read: page cache, which the kernel reclaims under pressure).
 """
 
 from __future__ import annotations
@@ -39,19 +41,19 @@ def write_corpus(folder: Path, n: int) -> Path:
     return audio
 
 
-def tree_pss_kb(pid: int) -> int:
-    """PSS of `pid` and its descendants, in kB (Linux /proc)."""
-    total, stack = 0, [pid]
+def tree_pss_kb(pid: int) -> tuple[int, int]:
+    """(PSS, anonymous PSS) of `pid` and its descendants, in kB (Linux /proc)."""
+    total, anon, stack = 0, 0, [pid]
     while stack:
         p = stack.pop()
         try:
-            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
-            total += int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")))
+            fields = dict(line.split()[:2] for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()[1:])
+            total, anon = total + int(fields["Pss:"]), anon + int(fields["Pss_Anon:"])
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
+        except (FileNotFoundError, ProcessLookupError, KeyError):
             continue
-    return total
+    return total, anon
 
 
 def epochs(loader: object) -> Iterator[dict]:
@@ -75,11 +77,12 @@ def measure(reader: str, audio: str, shards: str, cache: str, batches: int) -> d
         data.prepare_data()
     data.setup("fit")
     loader = epochs(data.train_dataloader())
-    peak, running = [0], [True]
+    peak, running = [0, 0], [True]
 
     def sample() -> None:
         while running[0]:
-            peak[0] = max(peak[0], tree_pss_kb(os.getpid()))
+            total, anon = tree_pss_kb(os.getpid())
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], anon)
             time.sleep(0.05)
 
     for _ in range(10):
@@ -92,13 +95,14 @@ def measure(reader: str, audio: str, shards: str, cache: str, batches: int) -> d
     seconds = time.perf_counter() - start
     running[0] = False
     watcher.join()
-    return {"clips_per_s": batches * 64 / seconds, "peak_pss_mb": peak[0] / 1024}
+    return {"clips_per_s": batches * 64 / seconds, "peak_pss_mb": peak[0] / 1024, "peak_anon_mb": peak[1] / 1024}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--batches", type=int, default=150)
+    parser.add_argument("--chunk_bytes", default="64MB", help="litdata chunk size of the shards")
     parser.add_argument("--measure", nargs=5, metavar=("READER", "AUDIO", "SHARDS", "CACHE", "BATCHES"),
                         help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
@@ -116,7 +120,8 @@ def main() -> None:
             start = time.perf_counter()
             audio = write_corpus(folder, n)
             written = time.perf_counter()
-            shards = write_shards(str(audio), str(folder / "shards"), sample_rate=SR, workers=2)
+            shards = write_shards(str(audio), str(folder / "shards"), sample_rate=SR, workers=2,
+                                  chunk_bytes=args.chunk_bytes)
             sharded = time.perf_counter()
             DecodedCache(folder / "cache", SR).build(sorted(str(p.resolve()) for p in audio.glob("*.wav")))
             cached = time.perf_counter()
@@ -135,9 +140,9 @@ def main() -> None:
             shutil.rmtree(folder)
     first, last = rows[0], rows[-1]
     for reader in READERS:
-        print(f"{reader}: peak PSS {first[reader]['peak_pss_mb']:.0f} MB at {first['clips']} clips → "
-              f"{last[reader]['peak_pss_mb']:.0f} MB at {last['clips']} clips "
-              f"({last[reader]['peak_pss_mb'] / first[reader]['peak_pss_mb']:.3f}×)")
+        for key, name in (("peak_anon_mb", "anonymous PSS"), ("peak_pss_mb", "PSS")):
+            print(f"{reader}: peak {name} {first[reader][key]:.0f} MB at {first['clips']} clips → "
+                  f"{last[reader][key]:.0f} MB at {last['clips']} clips ({last[reader][key] / first[reader][key]:.3f}×)")
     print("streaming / cache clips/s: " + ", ".join(f"{r['streaming / cache']:.2f}" for r in rows))
 
 
