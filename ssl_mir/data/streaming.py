@@ -83,8 +83,11 @@ class StreamingCrops(StreamingDataset):
 def streaming_loader(dataset: StreamingCrops, batch_size: int, num_workers: int,
                      state: dict | None = None) -> StreamingDataLoader:
     """Whole batches of the stream; `state` (a `state_dict` of an earlier loader) resumes mid-epoch."""
+    # Persistent workers: litdata passes each epoch on to them (its order and the crops' epoch change), and a small
+    # corpus then does not pay a start of the workers every epoch.
     loader = StreamingDataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
-                                 pin_memory=torch.cuda.is_available(), drop_last=True)
+                                 pin_memory=torch.cuda.is_available(), drop_last=True,
+                                 persistent_workers=num_workers > 0)
     if state is not None:
         loader.load_state_dict(state)
     return loader
