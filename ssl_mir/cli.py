@@ -150,9 +150,10 @@ def embed(args: list[str]) -> None:
     """Write an encoder's embeddings of a folder, a manifest or a shard folder, clip or frame level, of any layer, as
     .npy files (with index.csv) or one Parquet table. Launched as several processes (torchrun, srun), each takes
     every N-th file and writes its own part (`embeddings-00001-of-00004.parquet`, …): a sharded Parquet dataset."""
-    from ssl_mir.data.audio import MAX_AMPLITUDE
+    from ssl_mir.data.audio import MAX_AMPLITUDE, read_crop
     from ssl_mir.data.datasets import ChunkDataset
     from ssl_mir.data.manifest import Manifest
+    from ssl_mir.data.shards import SUMMARY, ShardReader, is_url, shard_manifest
     from ssl_mir.evaluation.embeddings import extract_frames
     from ssl_mir.evaluation.writers import write_embeddings
     from ssl_mir.export import load_encoder
@@ -172,15 +173,10 @@ def embed(args: list[str]) -> None:
     cfg = parser.parse_args(args)
     encoder = load_encoder(cfg.encoder)
     rank, world = process_share()
-    shards = (Path(cfg.data) / "shards.json").is_file() or "://" in cfg.data
-    if shards:
-        from ssl_mir.data.shards import ShardReader, shard_manifest
-
+    if is_url(cfg.data) or (Path(cfg.data) / SUMMARY).is_file():
         reader: object = ShardReader(cfg.data)
         rows = shard_manifest(cfg.data).rows[rank::world]
     else:
-        from ssl_mir.data.audio import read_crop
-
         reader = read_crop
         manifest = Manifest.load(cfg.data)
         rows = Manifest(manifest.rows[rank::world], manifest.source).check(cfg.on_bad_file,
