@@ -73,13 +73,8 @@ class PretrainDataModule(Pipeline):
         max_cache_size: str = "50GB",
     ) -> None:
         super().__init__()
-        _check_source(manifest, streaming, decoded_cache)
         if streaming is not None and pool_fraction < 1.0:
             raise ValueError("data.pool_fraction works on files; leave it out with data.streaming")
-        self.manifest_path = manifest or streaming
-        self.streaming = streaming
-        self.streaming_cache = streaming_cache
-        self.max_cache_size = max_cache_size
         self.sample_rate = sample_rate
         self.crop_samples = crop_samples
         self.n_views = n_views
@@ -89,7 +84,7 @@ class PretrainDataModule(Pipeline):
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
         self.max_amplitude = max_amplitude
-        self._set_pipeline(augment, decoded_cache, num_workers)
+        self._set_pipeline(augment, decoded_cache, num_workers, manifest, streaming, streaming_cache, max_cache_size)
         warn_pretraining(self.transforms)
 
     @cached_property
@@ -211,14 +206,11 @@ class LabeledDataModule(Pipeline):
         max_cache_size: str = "50GB",
     ) -> None:
         super().__init__()
-        _check_source(manifest, streaming, decoded_cache)
         if not tasks:
             raise ValueError("data.tasks is empty: name at least one label column and its kind")
         if target is None and len(tasks) == 1:
             target = next(iter(tasks))
         _check_choice(target, label_fraction, tasks)
-        self.manifest_path = manifest or streaming
-        self.streaming, self.streaming_cache, self.max_cache_size = streaming, streaming_cache, max_cache_size
         self.task_kinds = dict(tasks)
         self.target = target
         self.sample_rate = sample_rate
@@ -232,7 +224,7 @@ class LabeledDataModule(Pipeline):
         self.max_channels = max_channels
         self.max_amplitude = max_amplitude
         self.changes_with = _changes_with(tasks, label_changes_with or {})
-        self._set_pipeline(augment, decoded_cache, num_workers)
+        self._set_pipeline(augment, decoded_cache, num_workers, manifest, streaming, streaming_cache, max_cache_size)
         self.check_augment()
 
     def check_augment(self) -> None:
@@ -350,13 +342,6 @@ def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) ->
         raise ValueError(f"data.label_changes_with names {unknown}, which are not in data.tasks {list(tasks)}")
     return {t: check_properties(declared[t], f"data.label_changes_with.{t}") if t in declared
             else default_changes_with(t) for t in tasks}
-
-
-def _check_source(manifest: str | None, streaming: str | None, decoded_cache: str | None) -> None:
-    if (manifest is None) == (streaming is None):
-        raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
-    if streaming is not None and decoded_cache is not None:
-        raise ValueError("data.decoded_cache works on files; leave it out with data.streaming")
 
 
 def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind]) -> None:

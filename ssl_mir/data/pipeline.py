@@ -48,11 +48,20 @@ def loader(dataset: Dataset, batch_size: int, num_workers: int, sampler: EpochSa
 
 
 class Pipeline(pl.LightningDataModule, ABC):
-    """The base of both data modules: `_set_pipeline` in their `__init__`, `audio_paths` for the cache."""
+    """The base of both data modules: `_set_pipeline` in their `__init__` (where the audio comes from: files, or
+    shards with `streaming`), `audio_paths` for the cache."""
 
     sample_rate: int
 
-    def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None) -> None:
+    def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None,
+                      manifest: str | None = None, streaming: str | None = None, streaming_cache: str | None = None,
+                      max_cache_size: str = "50GB") -> None:
+        if (manifest is None) == (streaming is None):
+            raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
+        if streaming is not None and decoded_cache is not None:
+            raise ValueError("data.decoded_cache works on files; leave it out with data.streaming")
+        self.manifest_path = manifest or streaming
+        self.streaming, self.streaming_cache, self.max_cache_size = streaming, streaming_cache, max_cache_size
         self.augment = augment
         self.transforms = augment.parsed() if augment else []  # parsed here: a bad entry is a config-time error
         backend = augment.backend if augment else None
@@ -72,11 +81,10 @@ class Pipeline(pl.LightningDataModule, ABC):
     def reader(self) -> CropReader:
         """Seek-reads of the files, crops of the shards (`data.streaming`), or slices of the decoded cache (built here
         for the files it lacks)."""
-        streaming = getattr(self, "streaming", None)
-        if streaming is not None:
+        if self.streaming is not None:
             from ssl_mir.data.shards import ShardReader
 
-            return ShardReader(streaming, self.streaming_cache, self.max_cache_size)  # type: ignore[attr-defined]
+            return ShardReader(self.streaming, self.streaming_cache, self.max_cache_size)
         if self.decoded_cache is None:
             return read_crop
         cache = DecodedCache(self.decoded_cache, self.sample_rate)

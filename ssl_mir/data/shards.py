@@ -75,7 +75,7 @@ def shard_summary(location: str, split: str | None) -> dict[str, object]:
         folders = json.loads(sidecar(location, SUMMARY).read_text())["folders"]
     except FileNotFoundError:  # shards written to a URL directly have no sidecars
         return summary
-    summary.update(folders.get(split or "", folders.get("", {})) if split else folders.get("", {}))
+    summary.update(folders.get(split if split in folders else "", {}))  # a split's folder, else the flat one
     return summary
 
 
