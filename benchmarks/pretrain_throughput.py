@@ -2,6 +2,7 @@
 step on in-memory tensors of the same shape, in one run, and the model step under fp32 and bf16 autocast.
 
     .venv/bin/python benchmarks/pretrain_throughput.py --steps 24 --num_workers 2 [--data.decoded_cache DIR ...]
+    .venv/bin/python benchmarks/pretrain_throughput.py --trainer configs/trainer/gpu_bf16.yaml ...   # on a GPU
 
 Any other argument is passed to the CLI (e.g. `-c configs/augment/clmr.yaml`, `--data.augment.backend cpu`). Needs the built-in corpus (`ssl-mir synth --out data/synth --n 600 --seed 0`).
 """
@@ -10,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ssl_mir.cli import SslMirCLI
 from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
-
+from ssl_mir.training_cli import SslMirCLI
 
 # Steps left out of the timing: start-up, and the batches the workers prefetched (2 workers × prefetch 2) before
 # the first step, which would otherwise make the full step look faster than its steady state.
@@ -33,6 +34,8 @@ class StepTimer(pl.Callback):
         self.warmup, self.stamps = warmup, []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if pl_module.device.type == "cuda":  # the previous step's kernels finished
+            torch.cuda.synchronize(pl_module.device)
         self.stamps.append(time.perf_counter())
 
     def seconds_per_step(self) -> float:
@@ -54,10 +57,10 @@ class InMemoryViews(Dataset):
         return {"views": self.views}
 
 
-def seconds_per_step(model: PretextModule, precision: str, steps: int, train: DataLoader | None = None,
-                     datamodule: pl.LightningDataModule | None = None) -> float:
+def seconds_per_step(model: PretextModule, precision: str, steps: int, accelerator: str,
+                     train: DataLoader | None = None, datamodule: pl.LightningDataModule | None = None) -> float:
     timer = StepTimer(warmup=WARMUP)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, precision=precision, max_steps=steps + WARMUP, logger=False,
+    trainer = pl.Trainer(accelerator=accelerator, devices=1, precision=precision, max_steps=steps + WARMUP, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          callbacks=[timer])
     trainer.fit(model, train_dataloaders=train, datamodule=datamodule)
@@ -75,17 +78,19 @@ def main() -> None:
     sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
     cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
         "-c", args.trainer, "-c", args.data, "-c", args.config, "--data.num_workers", str(args.num_workers),
-        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false", *overrides])
+        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
+        "--trainer.default_root_dir", tempfile.mkdtemp(prefix="throughput-"), *overrides])
     model, data, precision = cli.model, cli.datamodule, str(cli.trainer.precision)
-    batch = data.batch_size
+    batch, accelerator = data.batch_size, "gpu" if cli.trainer.strategy.root_device.type == "cuda" else "cpu"
 
-    full = seconds_per_step(model, precision, args.steps, datamodule=data)
+    full = seconds_per_step(model, precision, args.steps, accelerator, datamodule=data)
     memory = DataLoader(InMemoryViews(batch * (args.steps + WARMUP + 1), data.n_views, data.crop_samples), batch_size=batch)
-    only = {p: seconds_per_step(model, p, args.steps, train=memory) for p in ("32-true", "bf16-mixed")}
+    only = {p: seconds_per_step(model, p, args.steps, accelerator, train=memory) for p in ("32-true", "bf16-mixed")}
     augment = "none" if data.augment is None else (f"{len(data.transforms)} transforms on the {data.augment.backend} "
                                                    f"backend: {', '.join(t.name for t in data.transforms)}")
     print(f"config: {args.config}  batch {batch} x {data.n_views} views x {data.crop_samples} samples, "
-          f"precision {precision}, {args.num_workers} worker(s), {torch.get_num_threads()} torch threads, "
+          f"precision {precision}, on {accelerator}, {args.num_workers} worker(s), "
+          f"{torch.get_num_threads()} torch threads, "
           f"decoded cache {data.decoded_cache}, augmentation {augment}")
     print(f"full step      : {batch / full:7.1f} clips/s  ({full:.2f} s/step)")
     print(f"model-only step: {batch / only[precision]:7.1f} clips/s  ({only[precision]:.2f} s/step)")
