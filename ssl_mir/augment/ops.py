@@ -70,6 +70,20 @@ def fft_filter(x: torch.Tensor, sample_rate: int, response: Callable[[torch.Tens
     return torch.fft.irfft(spectrum.mul_(response(freqs)), n=n)[..., :s].to(x.dtype)
 
 
+def equalizer_response(freqs: torch.Tensor, centers: torch.Tensor, gains_db: torch.Tensor) -> torch.Tensor:
+    """Magnitude of each row's equaliser at `freqs` (Hz): its band gains in dB joined by straight lines over
+    log-frequency through the band centres, held flat below the first and above the last. (F,), (N, K), (N, K) →
+    (N, F)."""
+    log_c, order = centers.log().sort(dim=-1)  # (N, K)
+    gains = gains_db.gather(-1, order)  # (N, K)
+    log_f = freqs.clamp_min(1.0).log().expand(len(log_c), -1).contiguous()  # (N, F)
+    right = torch.searchsorted(log_c, log_f).clamp(1, log_c.shape[-1] - 1)  # (N, F)
+    c0, c1 = log_c.gather(-1, right - 1), log_c.gather(-1, right)
+    g0, g1 = gains.gather(-1, right - 1), gains.gather(-1, right)
+    weight = ((log_f - c0) / (c1 - c0).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return torch.pow(10.0, (g0 + weight * (g1 - g0)) / 20.0)  # (N, F)
+
+
 def delay(x: torch.Tensor, shift: torch.Tensor, volume: float) -> torch.Tensor:
     """Add one echo `shift` samples later at `volume`, normalised: (x + v · x(t - d)) / (1 + v). (N, S) → (N, S).
     Rows are grouped by shift (a delay grid has a handful of values), and each group adds a shifted slice."""

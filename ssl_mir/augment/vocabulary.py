@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 import torch
 from audiomentations import (AddGaussianSNR, BandPassFilter, Gain, HighPassFilter, LowPassFilter, OneOf as AmOneOf,
-                             PitchShift as AmPitchShift, PolarityInversion, TimeStretch as AmTimeStretch)
+                             PitchShift as AmPitchShift, PolarityInversion, SevenBandParametricEQ,
+                             TimeStretch as AmTimeStretch)
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 from ssl_mir.augment import ops, vocoder
@@ -143,6 +144,32 @@ class BandPass(Transform):
     def cpu(self) -> BaseWaveformTransform:
         return BandPassFilter(self.min_center_freq, self.max_center_freq, self.min_bandwidth_fraction,
                               self.max_bandwidth_fraction, self.min_rolloff, self.max_rolloff, p=self.p)
+
+
+@dataclass(frozen=True)
+class Equalizer(Transform):
+    """A seven-band equaliser that changes the spectral envelope (timbre) but not the notes: each band's gain
+    uniform in dB, its centre uniform on the mel scale in audiomentations' ranges (`SevenBandParametricEQ`, 42 Hz
+    to 9.5 kHz).
+    The batched backend joins the seven gains by straight lines over log-frequency and applies that magnitude with
+    zero phase; audiomentations applies shelf and peaking biquads with random Q (same gains and centres)."""
+
+    min_gain_db: float = -12.0
+    max_gain_db: float = 12.0
+    name: ClassVar[str] = "eq"
+    BANDS: ClassVar[tuple[tuple[float, float], ...]] = ((42.0, 95.0), (91.0, 204.0), (196.0, 441.0), (421.0, 948.0),
+                                                        (909.0, 2045.0), (1957.0, 4404.0), (4216.0, 9486.0))
+
+    def draw(self, n: int) -> Params:
+        return {"centers": torch.stack([mel_uniform(n, low, high) for low, high in self.BANDS], dim=-1),  # (n, 7)
+                "gains_db": torch.stack([uniform(n, self.min_gain_db, self.max_gain_db) for _ in self.BANDS], -1)}
+
+    def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        centers, gains = (params[k].to(x.device, torch.float32) for k in ("centers", "gains_db"))
+        return ops.fft_filter(x, sample_rate, lambda f: ops.equalizer_response(f, centers, gains))
+
+    def cpu(self) -> BaseWaveformTransform:
+        return SevenBandParametricEQ(self.min_gain_db, self.max_gain_db, p=self.p)
 
 
 @dataclass(frozen=True)
@@ -297,7 +324,7 @@ class OneOf(Transform):
 
 
 VOCABULARY: dict[str, type[Transform]] = {t.name: t for t in (Polarity, Noise, GainDb, LowPass, HighPass, BandPass,
-                                                              Delay, Reverb, PitchShift, TimeStretch, RandomCrop,
+                                                              Equalizer, Delay, Reverb, PitchShift, TimeStretch, RandomCrop,
                                                               OneOf)}
 
 

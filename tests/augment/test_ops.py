@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ssl_mir.augment import ops, vocoder
-from ssl_mir.augment.vocabulary import GainDb, Polarity
+from ssl_mir.augment.vocabulary import Equalizer, GainDb, Polarity
 
 SR = 16000
 
@@ -96,6 +96,21 @@ def test_bandpass_passes_its_centre() -> None:
     h = ops.butterworth_response(torch.tensor([1000.0, 100.0, 8000.0]), "bandpass", torch.tensor([1000.0]),
                                  torch.tensor([2.0]), torch.tensor([500.0]))
     assert float(h[0, 0]) == pytest.approx(1.0) and float(h[0, 1]) < 0.01 and float(h[0, 2]) < 0.01
+
+
+def test_equalizer_gives_each_band_its_gain_and_joins_them_over_log_frequency() -> None:
+    centers = torch.tensor([[100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0],
+                            [6400.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0]])  # row 1 unsorted: sorted inside
+    gains = torch.tensor([[0.0, 6.0, -6.0, 12.0, 0.0, -12.0, 3.0], [3.0, 0.0, 6.0, -6.0, 12.0, 0.0, -12.0]])
+    freqs = torch.tensor([100.0, 200.0, 283.0, 3200.0, 50.0, 7900.0])  # 283 Hz: half an octave above 200
+    h = 20 * torch.log10(ops.equalizer_response(freqs, centers, gains))  # (2, 6) dB
+    expected = torch.tensor([0.0, 6.0, 6.0 + (-6.0 - 6.0) * math.log2(283 / 200), -12.0, 0.0, 3.0])
+    assert torch.allclose(h[0], expected, atol=1e-3) and torch.allclose(h[1], expected, atol=1e-3)
+    tone = torch.stack([sine(200), sine(3200)])  # through the whole transform: one tone per row, one gain each
+    y = Equalizer().apply(tone, {"centers": centers, "gains_db": gains}, SR)
+    middle = slice(SR // 2, -SR // 2)
+    assert torch.allclose(20 * torch.log10(rms(y[:, middle]) / rms(tone[:, middle])), torch.tensor([6.0, -12.0]),
+                          atol=0.05)
 
 
 def test_delay_adds_one_echo_at_the_drawn_delay() -> None:

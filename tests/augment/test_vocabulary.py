@@ -68,6 +68,25 @@ def test_noise_snr_distribution_matches() -> None:
     assert same(batch_draws(entry, "snr_db"), theirs) > 1e-3
 
 
+@pytest.mark.parametrize("band", [0, 3, 6])
+def test_equalizer_bands_draw_as_audiomentations_does(band: int) -> None:
+    """Band 0 is its low shelf, 6 its high shelf, the others peaking filters: centre and gain of each."""
+    transform = parse([{"name": "eq", "p": 1.0, "min_gain_db": -12, "max_gain_db": 6}])[0].cpu()
+    filters = [transform.low_shelf_filter, *transform.peaking_filters, transform.high_shelf_filter]
+    samples = np.zeros(SR, dtype=np.float32)
+    random.seed(0)
+    np.random.seed(0)
+    theirs = []
+    for _ in range(N):
+        transform.randomize_parameters(samples, SR)
+        theirs.append((filters[band].parameters["center_freq"], filters[band].parameters["gain_db"]))
+    theirs = np.asarray(theirs)
+    torch.manual_seed(0)
+    ours = parse([{"name": "eq", "p": 1.0, "min_gain_db": -12, "max_gain_db": 6}])[0].draw(N)
+    assert same(ours["centers"][:, band].numpy(), theirs[:, 0]) > 1e-3
+    assert same(ours["gains_db"][:, band].numpy(), theirs[:, 1]) > 1e-3
+
+
 def test_the_comparison_can_fail() -> None:
     """Cut-offs uniform in Hz instead of mel are told apart, so the test above has power."""
     torch.manual_seed(0)
