@@ -139,12 +139,27 @@ def write_shards(
         optimize(fn=partial(record, sample_rate=sample_rate, audio_format=audio_format), inputs=rows,
                  output_dir=target, chunk_bytes=chunk_bytes, num_workers=max(1, min(workers, len(rows))),
                  keep_data_ordered=True, reorder_files=False, mode="overwrite" if overwrite else None)
+        check_written(target, len(rows), local is not None)
         summary["folders"][name] = {"clips": len(rows), "hours": round(sum(r.duration for r in rows) / 3600, 4)}  # type: ignore[index]
         log.info("%s: %d clips at %d Hz (%s)", target, len(rows), sample_rate, audio_format)
     if local is not None:
         write_text_atomic(local / CLIPS, "".join(json.dumps(c, sort_keys=True) + "\n" for c in clips))
         write_text_atomic(local / SUMMARY, json.dumps(summary, indent=1))  # last: it marks the folder complete
     return out
+
+
+def check_written(target: str, expected: int, local: bool) -> None:
+    """Raise unless litdata's index under `target` lists `expected` records. litdata returns normally when its worker
+    processes die before they start (a script without an `if __name__ == "__main__":` guard, run with workers > 1,
+    has each spawned worker run the script again), leaving an index without chunks."""
+    index = json.loads(sidecar(target, "index.json").read_text())
+    written = sum(chunk["chunk_size"] for chunk in index.get("chunks", []))
+    if written != expected:
+        if local:
+            (Path(target) / "index.json").unlink()  # the folder is partial again: the next run rewrites it
+        raise RuntimeError(f"{target}: litdata wrote {written} of {expected} records, so its worker processes failed "
+                           f"(their errors are above; a script that calls write_shards with workers > 1 needs an "
+                           f"`if __name__ == \"__main__\":` guard); run the command again to rewrite the folder")
 
 
 def sidecar(location: str, name: str) -> Path:

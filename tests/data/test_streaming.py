@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,35 @@ def test_a_complete_folder_is_kept_a_partial_one_rewritten_and_bad_files_counted
         write_shards(str(folder), str(out), workers=1, on_bad_file="skip")
     with pytest.raises(FileNotFoundError, match="no shard folder"):
         split_location(str(tmp_path / "audio"), "train")
+
+
+UNGUARDED = """
+import sys
+from pathlib import Path
+marker = Path(sys.argv[2]) / "parent.txt"
+if marker.exists():  # a spawned worker runs this script again, as it would any script without a main guard
+    raise SystemExit("a worker that dies on start")
+marker.write_text("")
+from ssl_mir.data.shards import write_shards
+write_shards(sys.argv[1], sys.argv[2] + "/out", workers=2)
+"""
+
+
+def test_workers_that_die_on_start_are_an_error_not_an_empty_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    for i in range(4):
+        write_tone(folder / f"tone{i}.wav", freq=220.0 * (i + 1), seconds=1.0)
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    done = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path)], capture_output=True, text=True,
+                          timeout=240, cwd=Path(__file__).resolve().parents[2], check=False)
+    assert done.returncode != 0
+    assert "litdata wrote 0 of 4 records" in done.stderr and "guard" in done.stderr
+    out = tmp_path / "out"
+    assert not (out / "shards.json").exists() and not (out / "index.json").exists()  # partial: the next run rewrites
+    write_shards(str(folder), str(out), workers=1)
+    assert len(StreamingDataset(str(out))) == 4
 
 
 def _worker(rank: int, shards: str, out: str, port: int) -> None:
