@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ssl_mir.encoders.transformer import Block, grid_positions
+from ssl_mir.frontends import CQT
 from ssl_mir.pretext.losses import bilinear_contrastive
 
 
@@ -18,6 +20,34 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h)
+
+
+class CQTProfileHead(nn.Module):
+    """MERT's musical teacher (Li et al., "MERT: Acoustic Music Understanding Model with Large-Scale Self-supervised
+    Training", ICLR 2024) at the clip level: a linear head predicts, from a view's clip embedding, that view's log-CQT
+    averaged over time and standardised over its bins (seven octaves of semitones from C1). The profile holds which
+    pitches sound and how often, which contrastive views otherwise need not keep.
+
+    Args:
+        in_dim: encoder width.
+        sample_rate: the views' rate.
+        hop_length: CQT frame hop.
+    """
+
+    def __init__(self, in_dim: int, sample_rate: int, hop_length: int = 256) -> None:
+        super().__init__()
+        self.cqt = CQT(sample_rate, hop_length)
+        self.head = nn.Linear(in_dim, self.cqt.n_bins)
+
+    @torch.no_grad()
+    def target(self, wave: torch.Tensor) -> torch.Tensor:
+        """(N, S) → (N, K): time-averaged log-CQT, each row standardised over its K bins."""
+        profile = self.cqt(wave)[:, 0].mean(dim=-1)  # (N, K)
+        return F.layer_norm(profile, profile.shape[-1:])
+
+    def loss(self, h: torch.Tensor, wave: torch.Tensor) -> torch.Tensor:
+        """MSE between the head's prediction from h (N, D) and the target of wave (N, S)."""
+        return F.mse_loss(self.head(h).float(), self.target(wave))
 
 
 class BilinearHead(nn.Module):
