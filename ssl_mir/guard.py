@@ -15,15 +15,12 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
+from ssl_mir.errors import RunFailedError
 from ssl_mir.export import non_finite
 
 log = logging.getLogger(__name__)
 
 OnNonFinite = Literal["raise", "skip"]
-
-
-class RunFailedError(RuntimeError):
-    """The run cannot go on and must not be taken for a success (divergence, collapse)."""
 
 
 def last_checkpoint(trainer: pl.Trainer) -> str:

@@ -21,7 +21,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ssl_mir.guard import RunFailedError
+from ssl_mir.errors import RunFailedError
 
 log = logging.getLogger(__name__)
 

@@ -370,7 +370,7 @@ def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path, monkeypatch: py
     def broken(args: list[str]) -> None:
         int("not a number")  # a ValueError raised outside ssl_mir's input checks: a bug, not the user's error
 
-    monkeypatch.setattr("ssl_mir.cli.stats", broken)
+    monkeypatch.setattr("ssl_mir.commands.features.stats", broken)
     monkeypatch.setattr("sys.argv", ["ssl-mir", "stats"])
     with pytest.raises(ValueError, match="invalid literal for int"):
         entry()
@@ -378,12 +378,12 @@ def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path, monkeypatch: py
 
 def test_a_failed_run_is_one_line_on_stderr_with_exit_1(monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from ssl_mir.guard import RunFailedError
+    from ssl_mir.errors import RunFailedError
 
     def diverged(args: list[str]) -> None:
         raise RunFailedError("step 6: the loss or its gradient is NaN or infinite")
 
-    monkeypatch.setattr("ssl_mir.cli.pretrain", diverged)
+    monkeypatch.setattr("ssl_mir.commands.training.pretrain", diverged)
     monkeypatch.setattr("sys.argv", ["ssl-mir", "pretrain"])
     with pytest.raises(SystemExit) as exit_:
         entry()

@@ -11,7 +11,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from ssl_mir.guard import RunFailedError
+from ssl_mir.errors import RunFailedError
 from tests.test_cli import _pretrain_tiny
 
 SMALL = ["--trainer.limit_train_batches", "4", "--trainer.log_every_n_steps", "1"]  # 4 steps per epoch

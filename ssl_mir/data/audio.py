@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
+
+if TYPE_CHECKING:  # torch is imported where a crop becomes a tensor, so that header probes and checks start quickly
+    import torch
 
 # A file whose absolute peak stays below this (-80 dBFS) is called silent.
 SILENCE_PEAK = 1e-4
@@ -95,6 +97,8 @@ def read_crop(path: str | Path, start: float, duration: float, sample_rate: int)
     Returns:
         (S,) float32 waveform at `sample_rate`.
     """
+    import torch
+    import torchaudio.functional as AF
     n_out = round(duration * sample_rate)
     try:
         with sf.SoundFile(str(path)) as f:
@@ -117,6 +121,7 @@ def read_crop(path: str | Path, start: float, duration: float, sample_rate: int)
 def int16_crop(samples: np.ndarray, start: float, duration: float, sample_rate: int) -> torch.Tensor:
     """`duration` seconds from `start` seconds of 16-bit samples (S,) (an array or a memory map: only the crop is
     read), as float32 in [-1, 1], zero-padded past the end: the same contract as `read_crop`."""
+    import torch
     first = min(int(start * sample_rate), len(samples))
     n = round(duration * sample_rate)
     wave = torch.from_numpy(np.asarray(samples[first:first + n], dtype=np.float32) / 32767.0)

@@ -20,11 +20,19 @@ from typing import IO, Iterable, Literal
 
 import numpy as np
 
-from ssl_mir.data.audio import AUDIO_EXTENSIONS, MAX_AMPLITUDE, BadAudioError, check_content, probe
+from ssl_mir.data.audio import (
+    AUDIO_EXTENSIONS,
+    MAX_AMPLITUDE,
+    BadAudioError,
+    check_content,
+    probe,
+)
 
 log = logging.getLogger(__name__)
 
 OnBadFile = Literal["raise", "skip"]
+TaskKind = Literal["multiclass", "multilabel", "regression"]
+MULTILABEL_SEP = ";"  # between the labels of a multilabel cell
 RESERVED_COLUMNS = ("path", "split")
 SPLITS = ("train", "valid", "test")  # the values of the 'split' column; empty means no split
 

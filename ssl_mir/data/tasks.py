@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from ssl_mir.augment.policy import default_changes_with
-from ssl_mir.data.manifest import Manifest
-
-TaskKind = Literal["multiclass", "multilabel", "regression"]
-MULTILABEL_SEP = ";"
+from ssl_mir.data.manifest import MULTILABEL_SEP, Manifest, TaskKind
 
 
 @dataclass(frozen=True)

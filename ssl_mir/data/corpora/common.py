@@ -9,8 +9,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ssl_mir.data.audio import AUDIO_EXTENSIONS
-from ssl_mir.data.manifest import Manifest, Row
-from ssl_mir.data.tasks import TaskKind
+from ssl_mir.data.manifest import Manifest, Row, TaskKind
 
 log = logging.getLogger(__name__)
 SPLIT_NAMES = {"train": "train", "val": "valid", "valid": "valid", "validation": "valid", "test": "test"}

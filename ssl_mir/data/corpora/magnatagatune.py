@@ -12,8 +12,7 @@ import csv
 from pathlib import Path
 
 from ssl_mir.data.corpora.common import Corpus, missing_error, read_split_lists
-from ssl_mir.data.manifest import Row
-from ssl_mir.data.tasks import MULTILABEL_SEP
+from ssl_mir.data.manifest import MULTILABEL_SEP, Row
 
 ANNOTATIONS = "annotations_final.csv"
 

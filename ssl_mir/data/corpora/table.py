@@ -6,8 +6,7 @@ import csv
 from pathlib import Path
 
 from ssl_mir.data.corpora.common import SPLIT_NAMES, Corpus
-from ssl_mir.data.manifest import Row
-from ssl_mir.data.tasks import MULTILABEL_SEP, TaskKind
+from ssl_mir.data.manifest import MULTILABEL_SEP, Row, TaskKind
 
 
 def table(path: str, tasks: dict[str, TaskKind], path_column: str = "path", split_column: str = "split",

@@ -1,0 +1,57 @@
+"""The command line explains itself: the command list with summaries, --version, unknown commands named with the
+closest match, and help of the light commands without loading torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ssl_mir import __version__
+from ssl_mir.cli import COMMANDS, command, main
+
+
+def test_help_lists_every_command_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for name, spec in COMMANDS.items():
+        assert any(line.split()[:1] == [name] and spec.summary in line for line in out.splitlines()), name
+    with pytest.raises(SystemExit) as exit_:
+        main([])  # no command: the same list, as a usage error
+    assert exit_.value.code == 2 and capsys.readouterr().out == out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"ssl-mir {__version__}\n"
+
+
+@pytest.mark.parametrize("typed,suggested", [("pretrian", "pretrain"), ("embedd", "embed"), ("xyzzy", None)])
+def test_an_unknown_command_is_named_with_the_closest_match(typed: str, suggested: str | None,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([typed, "--foo"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"unknown command '{typed}'" in err
+    assert (f"did you mean '{suggested}'?" in err) if suggested else ("did you mean" not in err)
+
+
+def test_every_command_resolves_to_a_documented_function() -> None:
+    for name in COMMANDS:
+        function = command(name)
+        assert function.__name__ == name and function.__doc__
+
+
+@pytest.mark.parametrize("args", [["--help"], ["synth", "--help"], ["manifest", "--help"], ["manifest", "gtzan",
+                                                                                          "--help"]])
+def test_the_help_of_light_commands_does_not_load_torch(args: list[str]) -> None:
+    code = ("import sys\nfrom ssl_mir.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in ('torch', 'pytorch_lightning', 'torchaudio') if m in sys.modules)\n"
+            "print('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "HEAVY []", done.stdout[-500:]
+    assert "usage" in done.stdout.lower()
