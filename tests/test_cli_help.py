@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,28 @@ def test_the_help_of_light_commands_does_not_load_torch(args: list[str]) -> None
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.splitlines()[-1] == "HEAVY []", done.stdout[-500:]
     assert "usage" in done.stdout.lower()
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("command,trainer,extra,named", [
+    ("probe", "cpu.yaml", ["--trainer.max_epochs", "3"], "max_epochs"),
+    ("compare", "cpu.yaml", ["--trainer.limit_train_batches", "2"], "limit_train_batches"),
+    ("compare", "ddp.yaml", [], "num_nodes"),
+])
+def test_probe_and_compare_refuse_trainer_options_they_do_not_honour(command: str, trainer: str, extra: list[str],
+                                                                     named: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "-c", str(CONFIGS / "trainer" / trainer), "-c", str(CONFIGS / "data" / "synthetic_labeled.yaml"),
+              "-c", str(CONFIGS / "probe" / "linear.yaml"), "--encoders", "[mfcc]", *extra])
+    assert exit_.value.code == 2 and named in capsys.readouterr().err
+
+
+def test_one_device_is_all_they_take() -> None:
+    from ssl_mir.commands.evaluation import OneDevice
+
+    assert OneDevice("cpu", "bf16-mixed", 1).precision == "bf16-mixed"
+    with pytest.raises(ValueError, match="probe and compare run on one device"):
+        OneDevice("gpu", "bf16-mixed", 4)

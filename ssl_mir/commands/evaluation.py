@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from jsonargparse import ActionConfigFile
-from pytorch_lightning import Trainer
-from pytorch_lightning.cli import LightningArgumentParser
+from jsonargparse import ActionConfigFile, ArgumentParser
 
 from ssl_mir.data.datamodules import LabeledDataModule
 
@@ -40,12 +39,32 @@ def log_to_file(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _evaluation_parser(command: object, default_out: str) -> LightningArgumentParser:
+@dataclass
+class OneDevice:
+    """Where probe and compare run: one device (the shared trainer YAMLs compose, their other keys are refused).
+
+    Args:
+        accelerator: "cpu", "gpu" or "auto".
+        precision: "32-true", "bf16-mixed" or "16-mixed" (embedding extraction and supervised baselines).
+        devices: must be 1: probes and baselines run on one device.
+    """
+
+    accelerator: str = "auto"
+    precision: str = "32-true"
+    devices: int = 1
+
+    def __post_init__(self) -> None:
+        if self.devices != 1:
+            raise ValueError(f"trainer.devices is {self.devices}: probe and compare run on one device; compose "
+                             f"configs/trainer/cpu.yaml or gpu_bf16.yaml instead of a multi-device trainer YAML")
+
+
+def _evaluation_parser(command: object, default_out: str) -> ArgumentParser:
     """The arguments probe and compare share: encoders, data, probe protocol, trainer, output and cache folders."""
     from ssl_mir.evaluation.probe import ProbeConfig
 
     name = command.__name__  # type: ignore[attr-defined]
-    parser = LightningArgumentParser(prog=f"ssl-mir {name}", description=command.__doc__, default_env=False)
+    parser = ArgumentParser(prog=f"ssl-mir {name}", description=command.__doc__, default_env=False)
     parser.add_argument("-c", "--config", action=ActionConfigFile)
     parser.add_argument("--encoders", type=list[str], required=True,
                         help="exported encoder folders; 'random:FOLDER' is that architecture with random weights, "
@@ -55,7 +74,7 @@ def _evaluation_parser(command: object, default_out: str) -> LightningArgumentPa
                         help="embeddings kept across runs, keyed by encoder weights and data (null: no cache)")
     parser.add_class_arguments(LabeledDataModule, "data")
     parser.add_class_arguments(ProbeConfig, "probe")
-    parser.add_lightning_class_args(Trainer, "trainer")  # accelerator and precision are used: one device
+    parser.add_class_arguments(OneDevice, "trainer")
     for key, kind in (("log_to", str), ("checkpoint_every_n_steps", Optional[int]),
                       ("checkpoint_every_n_minutes", Optional[float])):  # training keys of the shared trainer YAMLs
         parser.add_argument(f"--{key}", type=kind, default=None, help=f"ignored by {name} (accepted for shared configs)")
