@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import logging
 import os
 from typing import Literal
@@ -70,5 +71,7 @@ def make_logger(kind: LoggerKind, save_dir: str, name: str = "ssl_mir") -> Logge
         except Exception as err:  # noqa: BLE001 (any wandb start-up failure means: use CSV)
             log.warning("wandb unavailable (%s); logging to CSV in %s", err, save_dir)
     if kind == "tensorboard":
+        if not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
+            raise ValueError("--log_to tensorboard needs TensorBoard: pip install 'ssl_mir[tensorboard]'")
         return TensorBoardLogger(save_dir, name="", version="")
     return KeepingCSVLogger(save_dir, name="", version="")
