@@ -49,6 +49,19 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_generic_config_takes_encoders_and_tasks_from_the_command_line(corpus: Path, tmp_path: Path) -> None:
+    enc = tmp_path / "run" / "encoder"
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
+    args = [a if a != str(CONFIGS / "compare" / "synthetic.yaml") else str(CONFIGS / "compare" / "default.yaml")
+            for a in compare_args(corpus, tmp_path)]
+    main([*args, "--encoders", f"[{enc}, mfcc]", "--tasks", "[key]", "--fractions", "[1.0]", "--probe.seeds", "[0]",
+          "--probe.max_epochs", "2", "--chunk_seconds", "{key: 0.5}"])
+    with open(tmp_path / "out" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["encoder"] for r in rows} == {str(enc), "mfcc"} and {r["task"] for r in rows} == {"key"}
+    assert "whose probe scores best on the validation split" in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_plot_has_one_series_per_encoder(tmp_path: Path) -> None:
     results = [{"encoder": e, "task": "t", "fraction": f, "seed": s, "layer": "output", "metric": "accuracy",
                 "value": v + 0.1 * s} for e, v in [("a", 0.5), ("random:a", 0.3), ("mfcc", 0.4)]
