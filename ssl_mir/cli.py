@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,7 +59,9 @@ def usage() -> str:
     return "\n".join(["usage: ssl-mir COMMAND [options]   (ssl-mir COMMAND --help for its options)", "",
                       "Self-supervised pre-training and evaluation of music audio encoders.", "", "commands:", *lines,
                       "", "options:", "  -h, --help  this list", "  --version   the installed version",
-                      "  --debug     with a command: show the traceback of an error in your input"])
+                      "  --debug     with a command: show the traceback of an error in your input",
+                      "  --quiet     with a command: warnings and errors only (the log is on stderr, INFO by default)",
+                      "  --verbose   with a command: debug messages too"])
 
 
 def command(name: str) -> Callable[[list[str]], None]:
@@ -71,6 +74,22 @@ def unknown(name: str) -> NoReturn:
     hint = f"; did you mean '{close[0]}'?" if close else ""
     print(f"ssl-mir: unknown command '{name}'{hint} (ssl-mir --help lists the commands)", file=sys.stderr)
     sys.exit(2)
+
+
+def console_logging(argv: list[str]) -> list[str]:
+    """ssl_mir's log on stderr through rich: INFO by default (cache hits, each finished cell of a sweep, exports),
+    WARNING with --quiet, DEBUG with --verbose. Returns argv without those flags."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("ssl_mir")
+    console = next((h for h in logger.handlers if isinstance(h, RichHandler)), None)
+    if console is None:  # once per process, however often main runs
+        console = RichHandler(console=Console(stderr=True), show_path=False, log_time_format="[%X]")
+        logger.addHandler(console)
+    console.setLevel(logging.WARNING if "--quiet" in argv else logging.DEBUG if "--verbose" in argv else logging.INFO)
+    logger.setLevel(logging.DEBUG if "--verbose" in argv else logging.INFO)
+    return [a for a in argv if a not in ("--quiet", "--verbose")]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     # The arguments reach the parsers through `args`; sys.argv must still be the whole command line, since
     # Lightning's DDP launcher starts the other ranks by running `python sys.argv[0] sys.argv[1:]` again.
     sys.argv = [sys.argv[0], *argv]
-    run(argv[1:])
+    run(console_logging(argv[1:]))
 
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,

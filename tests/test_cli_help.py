@@ -81,3 +81,17 @@ def test_one_device_is_all_they_take() -> None:
     assert OneDevice("cpu", "bf16-mixed", 1).precision == "bf16-mixed"
     with pytest.raises(ValueError, match="probe and compare run on one device"):
         OneDevice("gpu", "bf16-mixed", 4)
+
+
+def test_the_log_reaches_the_console_unless_quiet(corpus: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    probe = ["probe", "-c", str(CONFIGS / "trainer" / "cpu.yaml"), "-c", str(CONFIGS / "data" / "synthetic_labeled.yaml"),
+             "-c", str(CONFIGS / "probe" / "linear.yaml"), "--encoders", "[mfcc]", "--data.manifest", str(corpus),
+             "--data.num_workers", "0", "--probe.seeds", "[0]", "--probe.max_epochs", "1",
+             "--cache_dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    main(probe)
+    capsys.readouterr()
+    main([*probe, "--quiet"])  # the second run reads the embeddings from the cache
+    assert "embedding cache hit" not in capsys.readouterr().err
+    main(probe)
+    assert "embedding cache hit" in capsys.readouterr().err
