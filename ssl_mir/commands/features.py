@@ -9,6 +9,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
+from ssl_mir.progress import progress
 
 
 def targets(args: list[str]) -> None:
@@ -35,7 +36,7 @@ def targets(args: list[str]) -> None:
     features: list[torch.Tensor] = []
     with torch.no_grad():
         while sum(map(len, features)) < cfg.max_patches:  # passes over the corpus draw new random crops
-            for batch in loader:
+            for batch in progress(loader, f"token features, pass {len(features) // len(loader) + 1}"):
                 wave = batch["views"][:, 0]  # (B, S)
                 patches, grid = encoder.patches(wave)  # (B, N, P)
                 features.append(token_features(wave, patches, grid).flatten(0, 1))  # (B·N, d)
@@ -60,7 +61,8 @@ def stats(args: list[str]) -> None:
     parser.add_argument("--out", type=str, required=True, help="the YAML to write")
     cfg = parser.instantiate_classes(parser.parse_args(args))
     torch.manual_seed(0)
-    waves = (b["views"][:, 0] for b in cfg.data.plain_crops())
+    batches = progress(cfg.data.plain_crops(), f"front-end statistics of {cfg.max_batches} batches", cfg.max_batches)
+    waves = (b["views"][:, 0] for b in batches)
     mean, std = frontend_stats(cfg.model.encoder, waves, cfg.max_batches)
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     Path(cfg.out).write_text(yaml.safe_dump(stats_config(cfg.model.encoder, mean, std), sort_keys=False))

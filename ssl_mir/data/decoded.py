@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ssl_mir.data.audio import int16_crop, read_audio
+from ssl_mir.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class DecodedCache:
             return 0
         self.folder.mkdir(parents=True, exist_ok=True)
         shard = max((v[0] for v in self.index.values()), default=0)
-        for i, path in enumerate(missing):
+        for path in progress(missing, f"decoded cache: {len(missing)} files"):
             wave = read_audio(path, self.sample_rate).numpy()  # (S,) float32
             samples = np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("<i2")
             shard_file = self.folder / f"shard_{shard:05d}.i16"
@@ -67,8 +68,6 @@ class DecodedCache:
             with open(shard_file, "ab") as f:
                 f.write(samples.tobytes())
             self.index[keys[path]] = [shard, offset, int(samples.size)]
-            if (i + 1) % 1000 == 0:
-                log.info("decoded cache: %d / %d files", i + 1, len(missing))
         tmp = self.folder / "index.json.tmp"
         tmp.write_text(json.dumps(self.index))
         tmp.replace(self.folder / "index.json")

@@ -20,13 +20,8 @@ from typing import IO, Iterable, Literal
 
 import numpy as np
 
-from ssl_mir.data.audio import (
-    AUDIO_EXTENSIONS,
-    MAX_AMPLITUDE,
-    BadAudioError,
-    check_content,
-    probe,
-)
+from ssl_mir.data.audio import AUDIO_EXTENSIONS, MAX_AMPLITUDE, BadAudioError, check_content, probe
+from ssl_mir.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +225,8 @@ class Manifest:
             return replace(row, duration=info.duration, sample_rate=info.sample_rate, channels=info.channels)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            results = list(pool.map(inspect, self.rows))
+            results = list(progress(pool.map(inspect, self.rows), f"checking {len(self.rows)} files",
+                                    len(self.rows)))
         bad = [r for r in results if isinstance(r, BadFile)]
         good = [r for r in results if isinstance(r, Row)]
         if bad and on_bad_file == "raise":

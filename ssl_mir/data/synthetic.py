@@ -16,6 +16,7 @@ import numpy as np
 from ssl_mir.data.keys import PITCH_CLASSES
 from ssl_mir.data.render import FAMILIES as GM_FAMILIES, KICK, Note, Score, family_of, render, resolve_backend
 from ssl_mir.data.writing import write_clip, write_manifest
+from ssl_mir.progress import progress
 
 FAMILIES = {name: GM_FAMILIES[name] for name in ("piano", "organ", "guitar", "strings", "brass", "reed")}
 BASS_PROGRAMS = [32, 33, 34, 38]
@@ -93,7 +94,7 @@ def synthesize(out: str | Path, n: int = 200, seed: int = 0, duration: float = 8
             splits[i] = "train"
             seen |= classes(i)
     rows = []
-    for i, score in enumerate(scores):
+    for i, score in enumerate(progress(scores, f"synth: {n} clips")):
         families = {0: score.labels["instrument"], 1: family_of(score.programs[1]), 2: "bass"}
         audio = render(score, duration, sample_rate, backend, sf2, families, np.random.default_rng([seed, i, 1]))
         name = write_clip(out, f"audio/clip_{i:05d}.wav", audio, sample_rate)

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 
 from ssl_mir.data.datasets import ChunkDataset
 from ssl_mir.encoders.base import Encoder, Pooling
+from ssl_mir.progress import progress
 
 
 Layer = Union[int, Literal["weighted"]]  # a hidden-state index, or all of them for a learnt weighted sum
@@ -101,7 +102,8 @@ def extract_frames(encoder: Encoder, dataset: ChunkDataset, layer: int = -1, bat
     """Frame embeddings of one layer per clip, chunks joined in time order: a list of (T_clip, D_layer)."""
     device = _ready(encoder, device)
     per_clip: dict[int, list[torch.Tensor]] = {}
-    for batch in DataLoader(dataset, batch_size=batch_size):  # chunks come in clip and time order
+    loader = DataLoader(dataset, batch_size=batch_size)
+    for batch in progress(loader, f"embedding {len(dataset.rows)} files", len(loader)):  # clip and time order
         frames = encoder.hidden_states(batch["wave"].to(device))[layer].float().cpu()  # (B, T, D)
         check_finite(frames, batch["clip"], dataset, f"layer {layer}")
         for clip, f in zip(batch["clip"].tolist(), frames):

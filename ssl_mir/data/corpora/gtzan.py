@@ -10,12 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssl_mir.data.corpora.common import (
-    Corpus,
-    audio_files,
-    missing_error,
-    read_split_lists,
-)
+from ssl_mir.data.corpora.common import Corpus, audio_files, missing_error, read_split_lists
 from ssl_mir.data.manifest import Row
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
