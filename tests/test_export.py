@@ -5,23 +5,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ssl_mir.encoders import (CRNN, BiRNN, Conv1dEncoder, DenseEncoder, MFCCStats, PatchTransformer, SampleCNN,
-                              ShortChunkCNN, VGGEncoder)
-from ssl_mir.frontends import CQT, STFT, Chroma
+from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.export import load_encoder, save_encoder
+from tests.encoder_zoo import EVERY_FAMILY, FAMILY_IDS
 
 
-@pytest.mark.parametrize("make", [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
-                                  lambda: SampleCNN(channels=[8, 8, 8, 16], wave_std=0.3),
-                                  lambda: MFCCStats(n_mfcc=13),
-                                  lambda: PatchTransformer(dim=32, depth=2, heads=2, positions="learned",
-                                                           max_time_patches=8, mel_mean=-1.0, mel_std=3.5),
-                                  lambda: DenseEncoder(frontend=STFT(n_fft=256, mean=-2.0), hidden=[16], embed_dim=8),
-                                  lambda: Conv1dEncoder(frontend=CQT(n_octaves=6, std=2.0), channels=[8, 8],
-                                                        aggregation="strided"),
-                                  lambda: CRNN(frontend=Chroma(mean=1.0), channels=[4, 8], gru_dim=8),
-                                  lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent"),
-                                  lambda: VGGEncoder(channels=[4, 8], aggregation="max")])
+@pytest.mark.parametrize("make", EVERY_FAMILY, ids=FAMILY_IDS)
 def test_export_load_round_trip_gives_identical_outputs(tmp_path: Path, make) -> None:
     torch.manual_seed(0)
     enc = make()
