@@ -11,6 +11,7 @@ from typing import Literal, Optional
 import torch
 import torchaudio
 from torch import nn
+from torchaudio.functional.functional import _get_sinc_resample_kernel
 
 from ssl_mir.configurable import Configurable
 
@@ -77,6 +78,21 @@ class LogMel(Frontend):
         return self.standardise(spec)  # (B, 1, F, T)
 
 
+class HalfRate(nn.Module):
+    """torchaudio's sinc resampler from rate 2 to rate 1 (Hann-windowed sinc, 6 zero crossings, roll-off 0.99) with
+    its kernel made once: a strided convolution and a length of ceil(S / 2) that ONNX export can trace, where
+    `torchaudio.functional.resample` computes the length as a tensor. (B, S) → (B, ceil(S / 2))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        kernel, self.width = _get_sinc_resample_kernel(2, 1, 1)  # (1, 1, K)
+        self.register_buffer("kernel", kernel.float(), persistent=False)
+
+    def forward(self, signal: torch.Tensor) -> torch.Tensor:
+        padded = nn.functional.pad(signal, (self.width, self.width + 2))[:, None]  # (B, 1, S + 2w + 2)
+        return nn.functional.conv1d(padded, self.kernel, stride=2)[:, 0, : (signal.shape[-1] + 1) // 2]
+
+
 class CQT(Frontend):
     """Constant-Q transform (Brown, JASA 1991), log-compressed: (B, S) → (B, 1, K, T), K = n_octaves · bins_per_octave.
 
@@ -132,8 +148,11 @@ class CQT(Frontend):
                 kernels[k, start:start + n] = torch.hann_window(n, periodic=False, dtype=torch.float64) / n * torch.exp(
                     2j * torch.pi * f / rate * (t - n // 2))
             spectral = torch.fft.fft(kernels, dim=1)[:, : n_fft // 2 + 1].conj() / n_fft  # (B, n_fft/2 + 1)
-            self.register_buffer(f"kernels_{octave}", spectral.to(torch.complex64), persistent=False)  # rebuilt
+            # real and imaginary parts apart (rebuilt, not saved): the product below in real arithmetic, as ONNX has
+            # no complex tensors
+            self.register_buffer(f"kernels_{octave}", torch.view_as_real(spectral).float(), persistent=False)
             self.decimation.append(d)
+        self.halve = HalfRate()
 
     def power(self, wave: torch.Tensor) -> torch.Tensor:
         """|CQT|² in float32: (B, S) → (B, K, T)."""
@@ -143,12 +162,14 @@ class CQT(Frontend):
             signal, d = wave.float(), 1
             for octave in reversed(range(self.n_octaves)):  # top octave first, halving the rate on the way down
                 while d < self.decimation[octave]:
-                    signal, d = torchaudio.functional.resample(signal, 2, 1), 2 * d
-                kernels = getattr(self, f"kernels_{octave}")
+                    signal, d = self.halve(signal), 2 * d
+                kernels = getattr(self, f"kernels_{octave}")  # (B_o, F_o, 2): real, imaginary
                 n_fft = 2 * (kernels.shape[1] - 1)
                 spec = torch.stft(signal, n_fft, self.hop_length // d, window=torch.ones(n_fft, device=wave.device),
                                   center=True, pad_mode="constant", return_complex=True)[..., :frames]  # (B, F_o, T)
-                octaves.insert(0, (kernels @ spec).abs() ** 2)  # (B, B_o, T)
+                k_re, k_im, s_re, s_im = kernels[..., 0], kernels[..., 1], spec.real, spec.imag
+                re, im = k_re @ s_re - k_im @ s_im, k_re @ s_im + k_im @ s_re  # (B, B_o, T)
+                octaves.insert(0, re ** 2 + im ** 2)
         return torch.cat(octaves, dim=1)  # (B, K, T)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:

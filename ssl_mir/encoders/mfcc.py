@@ -13,6 +13,15 @@ import torchaudio
 from ssl_mir.encoders.base import Encoder, pool_frames
 
 
+def deltas(x: torch.Tensor) -> torch.Tensor:
+    """`torchaudio.functional.compute_deltas` with its default window of 5, (2·x[t+2] + x[t+1] - x[t-1] - 2·x[t-2]) / 10
+    with the edges repeated, in slices instead of a grouped convolution whose groups ONNX export cannot trace.
+    (B, C, T) → (B, C, T)."""
+    p = torch.nn.functional.pad(x, (2, 2), mode="replicate")  # (B, C, T + 4)
+    t = x.shape[-1]
+    return (2 * (p[..., 4:4 + t] - p[..., :t]) + p[..., 3:3 + t] - p[..., 1:1 + t]) / 10
+
+
 class MFCCStats(Encoder):
     """Frames are [MFCC, Δ, ΔΔ] (B, T, 3·n_mfcc); the clip embedding is their mean and std over time (B, 6·n_mfcc).
 
@@ -36,8 +45,8 @@ class MFCCStats(Encoder):
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
         with torch.autocast(device_type=wave.device.type, enabled=False):
             c = self.mfcc(wave.float())  # (B, n_mfcc, T)
-            d1 = torchaudio.functional.compute_deltas(c)
-            d2 = torchaudio.functional.compute_deltas(d1)
+            d1 = deltas(c)
+            d2 = deltas(d1)
         return [torch.cat([c, d1, d2], dim=1).transpose(1, 2)]  # (B, T, 3·n_mfcc)
 
     def pool(self, frames: torch.Tensor) -> torch.Tensor:
