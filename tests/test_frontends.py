@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torchaudio
 
 from ssl_mir.frontends import CQT, STFT, Chroma, LogMel
 
@@ -86,3 +87,18 @@ def test_cqt_agrees_with_librosa_after_calibrating_each_bin() -> None:
         assert [int(p - 3 + spectrum[p - 3:p + 4].argmax()) for p in peaks] == peaks
     assert np.abs(20 * np.log10(ours.mean(1)[peaks] / reference.mean(1)[peaks])).max() < 0.5
     assert np.corrcoef(np.log(reference + 1e-6).ravel(), np.log(ours + 1e-6).ravel())[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("samples", [16000, 16001, 7])
+def test_half_rate_is_torchaudios_resampler(samples: int) -> None:
+    from ssl_mir.frontends import HalfRate
+
+    wave = torch.randn(3, samples)
+    torch.testing.assert_close(HalfRate()(wave), torchaudio.functional.resample(wave, 2, 1), atol=1e-6, rtol=0)
+
+
+def test_mfcc_deltas_are_torchaudios() -> None:
+    from ssl_mir.encoders.mfcc import deltas
+
+    x = torch.randn(2, 13, 40)
+    torch.testing.assert_close(deltas(x), torchaudio.functional.compute_deltas(x), atol=1e-6, rtol=0)
