@@ -122,27 +122,15 @@ def patch_geometry(encoder: PatchTransformer) -> dict[str, float]:
 
 
 def kmeans(x: torch.Tensor, k: int, iterations: int = 50, seed: int = 0) -> torch.Tensor:
-    """Lloyd's k-means with k-means++ seeding (Arthur & Vassilvitskii 2007) on (N, d) → centroids (k, d). An empty
-    cluster is re-seeded at the point farthest from its centroid."""
+    """Centroids (k, d) of (N, d) features by scikit-learn's KMeans: Lloyd's iterations after greedy k-means++
+    seeding (Arthur & Vassilvitskii 2007), one initialisation, seeded. It replaced a hand-written Lloyd that was 9×
+    slower with a 29 % higher inertia on 50,000 × 13 features, k = 128 (benchmarks/kmeans.py)."""
+    from sklearn.cluster import KMeans
+
     if len(x) < k:
         raise ValueError(f"k-means needs at least k = {k} points, got {len(x)}")
-    g = torch.Generator(device=x.device).manual_seed(seed)
-    centroids = x[torch.randint(len(x), (1,), generator=g, device=x.device)]
-    for _ in range(k - 1):
-        d2 = torch.cdist(x, centroids).min(dim=1).values ** 2
-        centroids = torch.cat([centroids, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
-    for _ in range(iterations):
-        distance, assign = torch.cdist(x, centroids).min(dim=1)
-        sums = torch.zeros_like(centroids).index_add_(0, assign, x)
-        counts = torch.bincount(assign, minlength=k)
-        empty = counts == 0
-        updated = sums / counts.clamp_min(1)[:, None]
-        if bool(empty.any()):
-            updated[empty] = x[distance.topk(int(empty.sum())).indices]
-        if torch.allclose(updated, centroids):
-            break
-        centroids = updated
-    return centroids
+    fitted = KMeans(k, n_init=1, max_iter=iterations, random_state=seed).fit(x.detach().cpu().float().numpy())
+    return torch.from_numpy(fitted.cluster_centers_).to(x.dtype)
 
 
 def save_targets(centroids: torch.Tensor, feature: Feature, encoder: PatchTransformer, folder: str | Path,
