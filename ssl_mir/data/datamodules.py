@@ -14,7 +14,7 @@ from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with, warn_pretraining
 from ssl_mir.data.audio import MAX_AMPLITUDE
 from ssl_mir.data.datasets import ChunkDataset, CropDataset, WaveTransform
-from ssl_mir.data.fractions import label_subset
+from ssl_mir.data.fractions import carve_valid, label_subset
 from ssl_mir.data.manifest import SPLITS, Manifest, OnBadFile, Row
 from ssl_mir.data.pipeline import Pipeline, loader
 from ssl_mir.data.sampling import run_seed
@@ -180,6 +180,10 @@ class LabeledDataModule(Pipeline):
             clips, splits and labels come from the shards' `clips.jsonl` and its audio from the shards.
         streaming_cache: where chunks of a URL are cached.
         max_cache_size: the bound of that cache.
+        valid_fraction: when the manifest has no 'valid' rows, this share of the training groups becomes the
+            validation split (stratified by the target, or the first task; seeded).
+        group_column: the column whose value a group shares (a work, an artist), so that no group straddles train and
+            valid (None: each row its own group).
     """
 
     def __init__(
@@ -204,6 +208,8 @@ class LabeledDataModule(Pipeline):
         streaming: str | None = None,
         streaming_cache: str | None = None,
         max_cache_size: str = "50GB",
+        valid_fraction: float = 0.0,
+        group_column: str | None = None,
     ) -> None:
         super().__init__()
         if not tasks:
@@ -224,6 +230,7 @@ class LabeledDataModule(Pipeline):
         self.max_channels = max_channels
         self.max_amplitude = max_amplitude
         self.changes_with = _changes_with(tasks, label_changes_with or {})
+        self.valid_fraction, self.group_column = valid_fraction, group_column
         self._set_pipeline(augment, decoded_cache, num_workers, manifest, streaming, streaming_cache, max_cache_size)
         self.check_augment()
 
@@ -262,9 +269,14 @@ class LabeledDataModule(Pipeline):
             manifest = shard_manifest(self.streaming)
         else:
             manifest = Manifest.load(self.manifest_path)
+        if "valid" not in manifest.splits and self.valid_fraction > 0:
+            manifest = carve_valid(manifest, self.valid_fraction, self.group_column,
+                                   self.target or next(iter(self.task_kinds)))
         missing = [s for s in SPLITS if s not in manifest.splits]
         if missing:
-            raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} (need {list(SPLITS)})")
+            hint = "; --data.valid_fraction F carves a validation set out of train" if missing == ["valid"] else ""
+            raise ValueError(f"{self.manifest_path}: the 'split' column has no rows for {missing} "
+                             f"(need {list(SPLITS)}){hint}")
         if self.streaming:
             return manifest
         return manifest.check(self.on_bad_file, self.chunk_samples / self.sample_rate, self.max_channels,

@@ -9,8 +9,11 @@ the labels, the fraction and the seed, so every encoder and baseline of a compar
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+
+from ssl_mir.data.manifest import Manifest
 
 
 def label_subset(labels: np.ndarray | None, n: int, fraction: float, seed: int) -> list[int]:
@@ -71,3 +74,33 @@ def _iterative(hot: np.ndarray, fraction: float, rng: np.random.Generator) -> li
     for label in np.flatnonzero(hot.any(0) & ~hot[fold == 0].any(0)):  # every class keeps one example
         fold[next(i for i in order if hot[i, label])] = 0
     return sorted(np.flatnonzero(fold == 0).tolist())
+
+
+def carve_valid(manifest: Manifest, fraction: float, group_column: str | None, label_column: str | None,
+                seed: int = 0) -> Manifest:
+    """`manifest` with a share `fraction` of its training rows moved to a 'valid' split, for corpora that ship
+    none: whole groups (rows with the same `group_column` value, such as a work or an artist, so that none straddles
+    two splits; each row its own group without one), stratified by each group's most frequent `label_column` value
+    (every class with two groups or more gives at least one), seeded."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"data.valid_fraction must be in (0, 1), got {fraction}")
+    train = [i for i, r in enumerate(manifest.rows) if r.split == "train"]
+    if group_column is not None and any(group_column not in manifest.rows[i].labels for i in train):
+        raise ValueError(f"{manifest.source}: data.group_column '{group_column}' is not a column of every training row")
+    members: dict[str, list[int]] = {}
+    for i in train:
+        members.setdefault(manifest.rows[i].labels[group_column] if group_column else str(i), []).append(i)
+    by_class: dict[str, list[str]] = {}
+    for group, rows in members.items():
+        values = [manifest.rows[i].labels.get(label_column, "") for i in rows] if label_column else [""]
+        by_class.setdefault(max(sorted(set(values)), key=values.count), []).append(group)
+    rng = np.random.default_rng(seed)
+    chosen: set[int] = set()
+    for label in sorted(by_class):
+        groups = [by_class[label][j] for j in rng.permutation(len(by_class[label]))]
+        take = min(len(groups) - 1, max(1, round(fraction * len(groups)))) if len(groups) > 1 else 0
+        chosen.update(i for g in groups[:take] for i in members[g])
+    if not chosen:
+        raise ValueError(f"{manifest.source}: data.valid_fraction {fraction} leaves no training group for validation")
+    rows = [replace(r, split="valid") if i in chosen else r for i, r in enumerate(manifest.rows)]
+    return Manifest(rows, manifest.source)
