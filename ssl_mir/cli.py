@@ -61,7 +61,9 @@ def usage() -> str:
                       "", "options:", "  -h, --help  this list", "  --version   the installed version",
                       "  --debug     with a command: show the traceback of an error in your input",
                       "  --quiet     with a command: warnings and errors only (the log is on stderr, INFO by default)",
-                      "  --verbose   with a command: debug messages too"])
+                      "  --verbose   with a command: debug messages too",
+                      "  --trust PKG with a command: exported encoders may name classes of package PKG (also",
+                      "              SSL_MIR_TRUST=PKG); other packages stay refused"])
 
 
 def command(name: str) -> Callable[[list[str]], None]:
@@ -74,6 +76,21 @@ def unknown(name: str) -> NoReturn:
     hint = f"; did you mean '{close[0]}'?" if close else ""
     print(f"ssl-mir: unknown command '{name}'{hint} (ssl-mir --help lists the commands)", file=sys.stderr)
     sys.exit(2)
+
+
+def trusted(argv: list[str]) -> list[str]:
+    """`--trust PKG` (repeatable, anywhere): exported encoders may name PKG's classes. Returns argv without it."""
+    from ssl_mir.configurable import trust
+
+    rest, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--trust" and i + 1 < len(argv):
+            trust(argv[i + 1])
+            i += 2
+        else:
+            rest.append(argv[i])
+            i += 1
+    return rest
 
 
 def console_logging(argv: list[str]) -> list[str]:
@@ -107,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     # The arguments reach the parsers through `args`; sys.argv must still be the whole command line, since
     # Lightning's DDP launcher starts the other ranks by running `python sys.argv[0] sys.argv[1:]` again.
     sys.argv = [sys.argv[0], *argv]
-    run(console_logging(argv[1:]))
+    run(trusted(console_logging(argv[1:])))
 
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,

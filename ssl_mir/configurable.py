@@ -10,9 +10,24 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 from typing import Any
 
 ALLOWED_PREFIXES = ("ssl_mir.",)
+TRUST_ENV = "SSL_MIR_TRUST"  # comma-separated packages whose classes exported encoders may name
+
+
+def trust(*packages: str) -> None:
+    """Let exported encoders name classes from these packages (`ssl-mir --trust PKG`), in this process and the
+    processes it starts (the list travels in the SSL_MIR_TRUST environment variable)."""
+    known = [p for p in os.environ.get(TRUST_ENV, "").split(",") if p]
+    os.environ[TRUST_ENV] = ",".join(dict.fromkeys([*known, *(p.strip() for p in packages if p.strip())]))
+
+
+def allowed_prefixes() -> tuple[str, ...]:
+    """ssl_mir's own classes, and those of the packages the user trusts."""
+    trusted = [p.strip().rstrip(".") + "." for p in os.environ.get(TRUST_ENV, "").split(",") if p.strip()]
+    return (*ALLOWED_PREFIXES, *trusted)
 
 
 class Configurable:
@@ -49,16 +64,19 @@ def describe(module: Configurable) -> dict[str, Any]:
     return {"class_path": module.class_path, "init_args": module.get_config()}
 
 
-def build(config: dict[str, Any], base: type = Configurable,
-          allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Any:
-    """Instantiate {class_path, init_args} (nested ones too) as a `base` subclass from an allowed module."""
+def build(config: dict[str, Any], base: type = Configurable, allowed: tuple[str, ...] | None = None) -> Any:
+    """Instantiate {class_path, init_args} (nested ones too) as a `base` subclass from an allowed module (default:
+    `allowed_prefixes()`)."""
+    allowed = allowed_prefixes() if allowed is None else allowed
     class_path = str(config["class_path"])
-    if not class_path.startswith(allowed_prefixes):
-        raise ValueError(f"refusing to import {class_path}: only classes under {allowed_prefixes} are allowed")
+    if not class_path.startswith(allowed):
+        package = class_path.partition(".")[0]
+        raise ValueError(f"refusing to import {class_path}: only classes under {allowed} are allowed; if you "
+                         f"trust the package, pass --trust {package} (or set {TRUST_ENV}={package})")
     module_name, _, class_name = class_path.rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ValueError(f"{class_path} is not an ssl_mir {base.__name__}")
-    init_args = {k: build(v, Configurable, allowed_prefixes) if isinstance(v, dict) and "class_path" in v else v
+    init_args = {k: build(v, Configurable, allowed) if isinstance(v, dict) and "class_path" in v else v
                  for k, v in config.get("init_args", {}).items()}
     return cls(**init_args)

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ssl_mir.atomic import CorruptFileError, write_atomic, write_text_atomic
-from ssl_mir.configurable import ALLOWED_PREFIXES, build
+from ssl_mir.configurable import build
 from ssl_mir.encoders.base import Encoder
 
 FORMAT = "ssl_mir.encoder/1"
@@ -70,14 +70,15 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return config
 
 
-def build_encoder(config: dict[str, Any], allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
-    """Instantiate (with fresh weights) the encoder an artifact's config describes."""
-    return build(config, Encoder, allowed_prefixes)
+def build_encoder(config: dict[str, Any], allowed: tuple[str, ...] | None = None) -> Encoder:
+    """Instantiate (with fresh weights) the encoder an artifact's config describes, from ssl_mir's classes and the
+    trusted packages' (`configurable.trust`) unless `allowed` names the module prefixes."""
+    return build(config, Encoder, allowed)
 
 
-def load_encoder(directory: str | Path, allowed_prefixes: tuple[str, ...] = ALLOWED_PREFIXES) -> Encoder:
+def load_encoder(directory: str | Path, allowed: tuple[str, ...] | None = None) -> Encoder:
     """Rebuild, load strictly, freeze and set to eval()."""
-    encoder = build_encoder(read_config(directory), allowed_prefixes)
+    encoder = build_encoder(read_config(directory), allowed)
     weights = Path(directory) / WEIGHTS
     try:
         state = load_file(str(weights))
