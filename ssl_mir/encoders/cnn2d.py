@@ -11,12 +11,14 @@ import torch
 from torch import nn
 
 from ssl_mir.augment.spectrogram import SpecAugment
-from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.family import FamilyEncoder
 from ssl_mir.frontends import LogMel
 
 
-class ShortChunkCNN(Encoder):
-    """log-mel → BN → [conv3×3 → BN → ReLU → max-pool 2×2] × len(channels) → max over frequency.
+class ShortChunkCNN(FamilyEncoder):
+    """log-mel → BN → [conv3×3 → BN → ReLU → max-pool 2×2] × len(channels) → max over frequency. A `FamilyEncoder`
+    with its log-mel front end built from the arguments below, so that methods that work on the spectrogram (BYOL-A)
+    take it like the others.
 
     Args:
         sample_rate: input rate.
@@ -41,11 +43,8 @@ class ShortChunkCNN(Encoder):
         spec_augment: SpecAugment | None = None,
     ) -> None:
         super().__init__()
-        self.sample_rate = sample_rate
-        self.embed_dim = channels[-1]
-        self.frame_rate = sample_rate / hop_length / 2 ** len(channels)
-        self.frontend = LogMel(sample_rate, n_fft, hop_length, n_mels, mean=mel_mean, std=mel_std)
-        self.spec_augment = spec_augment
+        self.setup(sample_rate, LogMel(sample_rate, n_fft, hop_length, n_mels, mean=mel_mean, std=mel_std),
+                   2 ** len(channels), channels[-1], "mean", spec_augment)
         self.input_bn = nn.BatchNorm2d(1)
         self.layers = nn.ModuleList(
             nn.Sequential(
@@ -57,11 +56,8 @@ class ShortChunkCNN(Encoder):
             for c_in, c_out in zip([1, *channels[:-1]], channels)
         )
 
-    def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        x = self.frontend(wave)  # (B, 1, F, T)
-        if self.spec_augment is not None:  # masks while training only
-            x = self.spec_augment(x)
-        x = self.input_bn(x)
+    def states_from_spectrogram(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        x = self.input_bn(spec)  # (B, 1, F, T)
         states = []
         for layer in self.layers:
             x = layer(x)  # (B, C_l, F_l, T_l)

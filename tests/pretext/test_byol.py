@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ssl_mir.augment.spectrogram import LogMixupExp, RandomResizeCrop
-from ssl_mir.encoders import CRNN
+from ssl_mir.encoders import CRNN, ShortChunkCNN
 from ssl_mir.pretext import BYOLA
 from ssl_mir.pretext.ema import ema_update, target_momentum
 from ssl_mir.pretext.losses import byol_loss
@@ -62,9 +62,11 @@ def test_log_mixup_exp_mixes_in_linear_scale_within_the_ratio() -> None:
     assert not torch.isnan(LogMixupExp()(silent)).any() and not torch.isnan(mixed).any()
 
 
-def test_byola_step_updates_only_the_online_network_and_exports_it() -> None:
+@pytest.mark.parametrize("make", [lambda: CRNN(channels=[4, 8], gru_dim=8),
+                                  lambda: ShortChunkCNN(channels=[4, 8], n_mels=32)], ids=["crnn", "short_chunk_cnn"])
+def test_byola_step_updates_only_the_online_network_and_exports_it(make) -> None:
     torch.manual_seed(0)
-    encoder = CRNN(channels=[4, 8], gru_dim=8)
+    encoder = make()
     model = BYOLA(encoder, projection_dim=8, hidden_dim=16, memory_size=8)
     wave = torch.randn(4, 16000)
     loss = model.training_step({"views": wave[:, None]}, 0)
