@@ -98,6 +98,7 @@ def compare(args: list[str]) -> None:
     """Label-efficiency comparison: encoders and baselines × tasks × label fractions × seeds; writes results.csv,
     report.md (mean ± std, protocol) and label_efficiency.png."""
     from ssl_mir.evaluation.compare import write_comparison
+    from ssl_mir.evaluation.maps import write_maps
     from ssl_mir.evaluation.journal import Journal
     from ssl_mir.evaluation.report import print_table
     from ssl_mir.evaluation.supervised import SupervisedBudget
@@ -108,6 +109,8 @@ def compare(args: list[str]) -> None:
     parser.add_argument("--tasks", type=Optional[list[str]], default=None, help="tasks to compare (default: all)")
     parser.add_argument("--chunk_seconds", type=dict[str, float], default={},
                         help="per task, a chunk length shorter than data.chunk_samples")
+    parser.add_argument("--maps", type=bool, default=True,
+                        help="also draw map_<task>.png: t-SNE of each encoder's test-clip embeddings, by label")
     parser.add_class_arguments(SupervisedBudget, "supervised")
     parsed = parser.parse_args(args)
     cfg = parser.instantiate_classes(parsed)
@@ -120,5 +123,7 @@ def compare(args: list[str]) -> None:
         results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir,
                             journal=journal)
     write_comparison(results, sweep, cfg.data, out)
+    if cfg.maps:
+        write_maps(sweep, cfg.data, out, cfg.cache_dir, "cpu" if cfg.trainer.accelerator == "cpu" else None)
     print_table(results)
-    print(f"results.csv, report.md, label_efficiency.png, compare.log → {out}")
+    print(f"results.csv, report.md, label_efficiency.png{', map_<task>.png' if cfg.maps else ''}, compare.log → {out}")

@@ -47,6 +47,7 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     assert "`probe.pooling: mean_std`" in report
     assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "map_instrument.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_generic_config_takes_encoders_and_tasks_from_the_command_line(corpus: Path, tmp_path: Path) -> None:
@@ -60,6 +61,24 @@ def test_the_generic_config_takes_encoders_and_tasks_from_the_command_line(corpu
         rows = list(csv.DictReader(f))
     assert {r["encoder"] for r in rows} == {str(enc), "mfcc"} and {r["task"] for r in rows} == {"key"}
     assert "whose probe scores best on the validation split" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_map_draws_each_encoder_s_test_clips_by_label(corpus: Path, tmp_path: Path) -> None:
+    import torch
+
+    from ssl_mir.evaluation.embeddings import ChunkEmbeddings
+    from ssl_mir.evaluation.maps import clip_means, write_maps
+    from ssl_mir.evaluation.probe import ProbeConfig
+    from ssl_mir.evaluation.sweep import Sweep
+
+    chunks = ChunkEmbeddings([torch.tensor([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]])], torch.tensor([0, 0, 1]))
+    assert clip_means(chunks).tolist() == [[2.0, 1.0], [5.0, 5.0]]
+    enc = tmp_path / "run" / "encoder"
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0)
+    sweep = Sweep([str(enc), f"supervised:{enc}", "mfcc"], [1.0], probe=ProbeConfig(seeds=[0]))
+    (path,) = write_maps(sweep, data, tmp_path, None, "cpu")
+    assert path == tmp_path / "map_instrument.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_plot_has_one_series_per_encoder(tmp_path: Path) -> None:
