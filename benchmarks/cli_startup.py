@@ -46,7 +46,8 @@ def main() -> None:
         print(f"source: {source or 'installed package'} ({check})")
         for name, argv in CASES.items():
             print(f"  {name:<26} {seconds(run, argv, env, where, args.repeats):6.2f} s")
-    print(f"  {'import torch':<26} {seconds('import torch', [], dict(os.environ), tempfile.gettempdir(), args.repeats):6.2f} s")
+    torch_s = seconds("import torch", [], dict(os.environ), tempfile.gettempdir(), args.repeats)
+    print(f"  {'import torch':<26} {torch_s:6.2f} s")
 
 
 if __name__ == "__main__":
