@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 
 import ssl_mir
 from ssl_mir.atomic import write_text_atomic
-from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
+from ssl_mir.data.labeled import LabeledDataModule
+from ssl_mir.data.manifest import SPLITS
 from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.evaluation import plotting
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC

@@ -15,7 +15,8 @@ from typing import Iterator
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ssl_mir.data.datamodules import SPLITS, LabeledDataModule
+from ssl_mir.data.labeled import LabeledDataModule
+from ssl_mir.data.manifest import SPLITS
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
 from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.cache import cached_extract

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ssl_mir.augment import ops, vocoder
-from ssl_mir.augment.vocabulary import Equalizer, GainDb, Polarity
+from ssl_mir.augment.filters import Equalizer
+from ssl_mir.augment.vocabulary import GainDb, Polarity
 
 SR = 16000
 
