@@ -13,20 +13,26 @@ import pytest
 import torch
 
 from ssl_mir.cli import main
-from ssl_mir.encoders import ShortChunkCNN
+from ssl_mir.encoders import CRNN, DenseEncoder, ShortChunkCNN
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.export import save_encoder
 from ssl_mir.export_onnx import export_onnx
+from ssl_mir.frontends import Chroma, LogMel
 from tests.encoder_zoo import EVERY_FAMILY, FAMILY_IDS
 
 
-# The exporter of torch 2.14 fails to decompose a GRU (aten.gru.input, a shape mismatch inside its decomposition):
-# the CRNN cannot be exported, and the error names the operator. When this test fails, the exporter learnt it.
-NO_ONNX = {"crnn_chroma": "aten.gru"}
+# The exporter of torch 2.14 fails to decompose the CRNN's GRU (aten.gru.input, a shape mismatch inside its
+# decomposition): the CRNN cannot be exported, and the error names the operator; when this test fails, the exporter
+# learnt it. The zoo's CRNN runs over the chroma front end, where the same failure takes the exporter two minutes,
+# so here the CRNN runs over a log-mel (6 s) and the chroma front end is exported in front of a dense encoder.
+CASES = {**{f: m for f, m in zip(FAMILY_IDS, EVERY_FAMILY) if f != "crnn_chroma"},
+         "crnn_logmel": lambda: CRNN(frontend=LogMel(n_mels=32), channels=[4, 8], gru_dim=8),
+         "dense_chroma": lambda: DenseEncoder(frontend=Chroma(mean=1.0), hidden=[16], embed_dim=8)}
+NO_ONNX = {"crnn_logmel": "aten.gru"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("make,family", zip(EVERY_FAMILY, FAMILY_IDS), ids=FAMILY_IDS)
+@pytest.mark.parametrize("make,family", [(m, f) for f, m in CASES.items()], ids=list(CASES))
 def test_onnxruntime_matches_torch_for_every_family(make, family: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     encoder = make().eval()
