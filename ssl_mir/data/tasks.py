@@ -48,7 +48,7 @@ class Task:
                        changes_with=props)
         values: set[str] = set()
         for row in train.rows:
-            values.update(_split(row.labels.get(name, "")) if kind == "multilabel" else [row.labels[name]])
+            values.update(split_labels(row.labels.get(name, "")) if kind == "multilabel" else [row.labels[name]])
         if len(values) < 2:
             raise ValueError(f"{train.source}: task '{name}' has {len(values)} class(es) in training; need at least 2")
         return cls(name, kind, tuple(sorted(values)), changes_with=props)
@@ -69,7 +69,7 @@ class Task:
                 raise ValueError(f"{where}: task '{self.name}' has a non-finite value '{value}'")
             return torch.tensor(number, dtype=torch.float32)
         index = {c: i for i, c in enumerate(self.classes)}
-        labels = _split(value) if self.kind == "multilabel" else [value]
+        labels = split_labels(value) if self.kind == "multilabel" else [value]
         unknown = [v for v in labels if v not in index]
         if unknown:
             raise ValueError(
@@ -102,5 +102,6 @@ class Task:
         return output.float()
 
 
-def _split(value: str) -> list[str]:
+def split_labels(value: str) -> list[str]:
+    """A multilabel cell's labels (`;`-separated, blanks dropped)."""
     return [v.strip() for v in value.split(MULTILABEL_SEP) if v.strip()]

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from ssl_mir.atomic import write_atomic
 from ssl_mir.data.datamodules import LabeledDataModule
+from ssl_mir.data.tasks import split_labels
 from ssl_mir.evaluation.baselines import SUPERVISED_PREFIX, resolve_encoder
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
@@ -43,9 +44,12 @@ def write_maps(sweep: Sweep, data: LabeledDataModule, out: Path, cache_dir: str 
     paths = []
     for task in sweep.task_names(data):
         task_data = data.derive(target=task, label_fraction=1.0, chunk_samples=sweep.chunk_samples(data, task))
-        labels = [r.labels.get(task, "").split(";")[0] for r in task_data.rows("test")]
+        labels = [(split_labels(r.labels.get(task, "")) or [""])[0] for r in task_data.rows("test")]
         figure = Figure(figsize=(4 * len(specs), 4))
         for ax, spec in zip(figure.subplots(1, len(specs), squeeze=False)[0], specs):
+            ax.set_title(spec, fontsize="small")
+            ax.set_xticks([])
+            ax.set_yticks([])
             key = f"{spec}|{task_data.chunk_samples}"
             if key not in points:
                 encoder = resolve_encoder(spec, 0, data.sample_rate)
@@ -59,10 +63,6 @@ def write_maps(sweep: Sweep, data: LabeledDataModule, out: Path, cache_dir: str 
             for label in sorted(set(labels)):
                 chosen = [i for i, value in enumerate(labels) if value == label]
                 ax.scatter(*points[key][chosen].T, s=10, label=label)
-        for ax, spec in zip(figure.axes, specs):
-            ax.set_title(spec, fontsize="small")
-            ax.set_xticks([])
-            ax.set_yticks([])
         if data.task_kinds[task] != "regression":
             figure.axes[len(specs) - 1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
         figure.suptitle(f"{task}: test clips, t-SNE of the clip embeddings")
