@@ -96,10 +96,12 @@ def probe(args: list[str]) -> None:
 
 def compare(args: list[str]) -> None:
     """Label-efficiency comparison: encoders and baselines × tasks × label fractions × seeds; writes results.csv,
-    report.md (mean ± std, protocol) and label_efficiency.png."""
+    report.md (mean ± std, protocol), label_efficiency.png, the best frozen encoder's confusion_<task>.png and
+    map_<task>.png (t-SNE of the test clips)."""
     from ssl_mir.evaluation.compare import write_comparison
-    from ssl_mir.evaluation.maps import write_maps
+    from ssl_mir.evaluation.confusion import write_confusions
     from ssl_mir.evaluation.journal import Journal
+    from ssl_mir.evaluation.maps import write_maps
     from ssl_mir.evaluation.report import print_table
     from ssl_mir.evaluation.supervised import SupervisedBudget
     from ssl_mir.evaluation.sweep import Sweep, run_sweep
@@ -123,7 +125,9 @@ def compare(args: list[str]) -> None:
         results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir,
                             journal=journal)
     write_comparison(results, sweep, cfg.data, out)
+    write_confusions(results, sweep, cfg.data, out, cfg.cache_dir, cfg.trainer.accelerator)
     if cfg.maps:
         write_maps(sweep, cfg.data, out, cfg.cache_dir, "cpu" if cfg.trainer.accelerator == "cpu" else None)
     print_table(results)
-    print(f"results.csv, report.md, label_efficiency.png{', map_<task>.png' if cfg.maps else ''}, compare.log → {out}")
+    maps = ", map_<task>.png" if cfg.maps else ""
+    print(f"results.csv, report.md, label_efficiency.png, confusion_<task>.png{maps}, compare.log → {out}")

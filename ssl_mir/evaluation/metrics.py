@@ -104,6 +104,8 @@ class ClipEvaluator(Metric):
         task: what the outputs mean.
         aggregation: average chunk "logits" or "probs" per clip.
         sync: gather the other ranks' chunks in `compute`.
+
+    After `compute`, `clip_outputs` holds the clip predictions (K, C) and targets it scored (what figures draw).
     """
 
     full_state_update = False
@@ -115,6 +117,7 @@ class ClipEvaluator(Metric):
         for name in ("preds", "targets", "clips", "chunks"):
             self.add_state(name, default=[], dist_reduce_fx="cat")
         self.numbered = 0  # chunks numbered here when the caller gives no ids
+        self.clip_outputs = (torch.empty(0), torch.empty(0))
 
     def reset(self) -> None:
         super().reset()
@@ -149,6 +152,7 @@ class ClipEvaluator(Metric):
         targets = targets[[order[int(c)] for c in clips]]
         if self.task.kind == "multilabel":
             targets = targets.long()
+        self.clip_outputs = (preds, targets)
         metrics = task_metrics(self.task)
         scores = {k: float(v) for k, v in metrics(preds, targets).items()}
         if is_key_task(self.task):

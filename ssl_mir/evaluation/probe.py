@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import EarlyStopping
@@ -193,6 +193,15 @@ def knn_outputs(task: Task, train_x: torch.Tensor, train_y: torch.Tensor, query:
     return ((neighbours.float() - task.mean) / task.std).mean(1, keepdim=True)
 
 
+class ProbeFit(NamedTuple):
+    """One probe's test scores, the best validation score it reached (nan for k-NN) and its test predictions per
+    clip with their targets ((K, C) and (K,) or (K, C)), for figures."""
+
+    test: dict[str, float]
+    best_val: float
+    outputs: tuple[torch.Tensor, torch.Tensor]
+
+
 def fit_probe(
     task: Task,
     embeddings: dict[str, ChunkEmbeddings],
@@ -217,25 +226,32 @@ def fit_probe(
     Returns:
         test metrics, keyed by metric name.
     """
-    return fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)[0]
+    return fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer).test
 
 
 def probe_layers(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets: dict[str, torch.Tensor],
                  config: ProbeConfig, accelerator: str = "auto", seed: int = 0) -> dict[str, dict[str, float]]:
     """Probe every layer `config.layers` names: layer name → test metrics; for "best", only the layer whose probe
     scored best on the validation split, named "best"."""
+    return {name: fit.test for name, fit in probe_fits(task, embeddings, clip_targets, config, accelerator,
+                                                       seed).items()}
+
+
+def probe_fits(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets: dict[str, torch.Tensor],
+               config: ProbeConfig, accelerator: str = "auto", seed: int = 0) -> dict[str, ProbeFit]:
+    """`probe_layers` with each layer's whole `ProbeFit`."""
     n_layers = len(embeddings["train"].layers)
     fits = {layer_name(layer, n_layers): fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)
             for layer in config.probed_layers(n_layers)}
     if config.layers == "best":
-        return {"best": max(fits.values(), key=lambda fit: fit[1])[0]}
-    return {name: test for name, (test, _) in fits.items()}
+        return {"best": max(fits.values(), key=lambda fit: fit.best_val)}
+    return fits
 
 
 def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets: dict[str, torch.Tensor],
                    config: ProbeConfig = ProbeConfig(), accelerator: str = "auto", seed: int = 0,
-                   layer: Layer = -1) -> tuple[dict[str, float], float]:
-    """`fit_probe`, also returning the best validation score the probe reached (nan for k-NN, which has none)."""
+                   layer: Layer = -1) -> ProbeFit:
+    """`fit_probe`, also returning the best validation score and the test predictions (`ProbeFit`)."""
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
     features = {s: e.features(layer) for s, e in embeddings.items()}  # (N, D) or (N, L, D)
@@ -257,7 +273,7 @@ def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targ
         evaluator = ClipEvaluator(task, sync=False)  # vote shares are averaged as they are
         evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (features["test"] - mean) / std,
                                      config.k), clip_targets["test"][test.clip], test.clip)
-        return evaluator.compute(), float("nan")
+        return ProbeFit(evaluator.compute(), float("nan"), evaluator.clip_outputs)
     hidden = config.hidden_dim if config.kind == "mlp" else 0
     n_layers = train_x.shape[1] if train_x.dim() == 3 else 0
     probe = Probe(train_x.shape[-1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
@@ -269,4 +285,5 @@ def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targ
                          num_sanity_val_steps=0, callbacks=[best, stop])
     trainer.fit(probe, loader("train", True), loader("valid", False))
     scores = trainer.test(probe, loader("test", False), verbose=False)[0]
-    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}, best.best
+    return ProbeFit({k.removeprefix("test/"): float(v) for k, v in scores.items()}, best.best,
+                    probe.evaluator.clip_outputs)

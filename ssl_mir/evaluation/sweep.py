@@ -17,12 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ssl_mir.data.labeled import LabeledDataModule
 from ssl_mir.data.manifest import SPLITS
-from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
 from ssl_mir.encoders.base import Pooling
+from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
 from ssl_mir.evaluation.journal import Journal, Result
-from ssl_mir.evaluation.probe import ProbeConfig, probe_layers
+from ssl_mir.evaluation.probe import ProbeConfig, ProbeFit, probe_fits
 from ssl_mir.evaluation.supervised import SupervisedBudget, train_supervised
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,10 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
                         rows = {"output": train_supervised(encoder, subset, sweep.supervised, accelerator, precision,
                                                            seed)}
                     else:
-                        embeddings = _embeddings(memo, spec, seed, task_data, accelerator, cache_dir,
-                                                 sweep.probe.pooling)
-                        rows = _probe(embeddings, subset, sweep.probe, accelerator, seed)
+                        embeddings = embeddings_of(memo, spec, seed, task_data, accelerator, cache_dir,
+                                                   sweep.probe.pooling)
+                        fits = probe_subset(embeddings, subset, sweep.probe, accelerator, seed)
+                        rows = {layer: fit.test for layer, fit in fits.items()}
                     cell = [{"encoder": spec, "task": name, "fraction": fraction, "seed": seed, "layer": layer,
                              "metric": k, "value": v} for layer, scores in rows.items() for k, v in scores.items()]
                     if journal is not None:
@@ -126,7 +127,7 @@ def _grid(seeds: list[int], fractions: list[float]) -> Iterator[tuple[int, float
             yield seed, fraction
 
 
-def _embeddings(memo: dict, spec: str, seed: int, data: LabeledDataModule, accelerator: str,
+def embeddings_of(memo: dict, spec: str, seed: int, data: LabeledDataModule, accelerator: str,
                 cache_dir: str | Path | None, pooling: Pooling) -> dict[str, ChunkEmbeddings]:
     """Chunk embeddings of every split (the full training split), computed once per encoder draw and chunk length."""
     random = spec.startswith(RANDOM_PREFIX)
@@ -146,10 +147,10 @@ def _embeddings(memo: dict, spec: str, seed: int, data: LabeledDataModule, accel
     return memo[key]
 
 
-def _probe(embeddings: dict[str, ChunkEmbeddings], subset: LabeledDataModule, config: ProbeConfig, accelerator: str,
-           seed: int) -> dict[str, dict[str, float]]:
-    """Probe the subset's training clips at every configured layer: layer name → test metrics."""
+def probe_subset(embeddings: dict[str, ChunkEmbeddings], subset: LabeledDataModule, config: ProbeConfig,
+                 accelerator: str, seed: int) -> dict[str, ProbeFit]:
+    """Probe the subset's training clips at every configured layer: layer name → its fit."""
     name = subset.target_task.name
     split_embeddings = {**embeddings, "train": embeddings["train"].select(subset.train_indices)}
     targets = {s: subset.split_targets(s)[name] for s in SPLITS}
-    return probe_layers(subset.target_task, split_embeddings, targets, config, accelerator, seed)
+    return probe_fits(subset.target_task, split_embeddings, targets, config, accelerator, seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ssl_mir.cli import main
@@ -47,7 +48,8 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     assert "`probe.pooling: mean_std`" in report
     assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "map_instrument.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for figure in ("map", "confusion"):
+        assert (out / f"{figure}_instrument.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_generic_config_takes_encoders_and_tasks_from_the_command_line(corpus: Path, tmp_path: Path) -> None:
@@ -133,7 +135,7 @@ def test_an_interrupted_compare_resumes_where_it_stopped(corpus: Path, tmp_path:
     common = ["--encoders", f"[random:{enc}, mfcc]", "--fractions", "[0.25, 1.0]", "--probe.seeds", "[0, 1]",
               "--probe.max_epochs", "2"]
     main(compare_args(corpus, tmp_path / "straight", *common))  # 8 cells, uninterrupted
-    real_probe, calls, stop_at = sweep_module._probe, [], [4]
+    real_probe, calls, stop_at = sweep_module.probe_subset, [], [4]
 
     class Stopped(Exception):
         """The job is stopped in the fourth cell (Ctrl-C, a pre-emption)."""
@@ -144,7 +146,7 @@ def test_an_interrupted_compare_resumes_where_it_stopped(corpus: Path, tmp_path:
             raise Stopped
         return real_probe(*args, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "_probe", probe_then_stop)
+    monkeypatch.setattr(sweep_module, "probe_subset", probe_then_stop)
     with pytest.raises(Stopped):
         main(compare_args(corpus, tmp_path / "resumed", *common))
     with open(tmp_path / "resumed" / "out" / "results.csv") as f:
@@ -158,3 +160,46 @@ def test_an_interrupted_compare_resumes_where_it_stopped(corpus: Path, tmp_path:
     assert resumed == straight
     with pytest.raises(ValueError, match=r"out holds the results of a sweep with other settings \(probe differ\)"):
         main(compare_args(corpus, tmp_path / "resumed", *common, "--probe.lr", "0.01"))
+
+
+def test_the_confusion_figure_redraws_the_best_frozen_encoder_s_cell(corpus: Path, tmp_path: Path) -> None:
+    import torch
+
+    from ssl_mir.evaluation.confusion import best_cell, confusion, write_confusions
+    from ssl_mir.evaluation.probe import ProbeConfig
+    from ssl_mir.evaluation.sweep import Sweep, run_sweep
+
+    assert confusion(torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 0, 1]), 2).tolist() == \
+        [[1, 1], [1, 0]]
+    enc = tmp_path / "run" / "encoder"
+    save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
+    data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, batch_size=8,
+                             num_workers=0)
+    sweep = Sweep([str(enc), f"supervised:{enc}", "mfcc"], [0.5, 1.0], probe=ProbeConfig(seeds=[0, 1], max_epochs=3))
+    results = run_sweep(sweep, data, "cpu", cache_dir=tmp_path / "cache", show_progress=False)
+    rigged = [{**r, "value": 1.0} if r["encoder"] == f"supervised:{enc}" else r for r in results]
+    chosen = best_cell(rigged, "instrument", "accuracy")  # supervised cells are never chosen, however high
+    means = {e: np.mean([r["value"] for r in results if (r["encoder"], r["fraction"], r["metric"]) ==
+                         (e, 1.0, "accuracy")]) for e in (str(enc), "mfcc")}
+    assert chosen is not None and chosen.encoder == max(means, key=means.get) and chosen.fraction == 1.0
+    (written_cell, score, path), = write_confusions(results, sweep, data, tmp_path, tmp_path / "cache", "cpu").values()
+    assert written_cell == chosen and path == tmp_path / "confusion_instrument.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert score == next(r["value"] for r in results if (r["encoder"], r["fraction"], r["seed"], r["metric"]) ==
+                         (chosen.encoder, 1.0, 0, "accuracy"))  # the refit reproduces the sweep's cell
+
+
+def test_multilabel_and_regression_tasks_get_per_class_auc_and_a_scatter() -> None:
+    import torch
+
+    from ssl_mir.data.tasks import Task
+    from ssl_mir.evaluation.confusion import draw, per_class_auc
+
+    scores = torch.tensor([[0.9, 0.2, 0.5], [0.1, 0.8, 0.5], [0.7, 0.6, 0.5], [0.3, 0.1, 0.5]])
+    targets = torch.tensor([[1, 0, 1], [0, 1, 1], [1, 0, 1], [0, 1, 1]])
+    auc = per_class_auc(scores, targets)
+    assert auc[:2].tolist() == [1.0, 0.5] and np.isnan(auc[2])  # the third class is positive on every clip
+    tags = draw(Task("tags", "multilabel", ("a", "b", "c")), scores, targets, "tags")
+    assert [round(p.get_width(), 2) for p in tags.axes[0].patches] == [1.0, 0.5, 0.0]
+    tempo = draw(Task("tempo", "regression"), torch.tensor([100.0, 121.0]), torch.tensor([98.0, 120.0]), "tempo")
+    assert tempo.axes[0].collections[0].get_offsets().tolist() == [[98.0, 100.0], [120.0, 121.0]]
