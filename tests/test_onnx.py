@@ -13,22 +13,13 @@ import pytest
 import torch
 
 from ssl_mir.cli import main
-from ssl_mir.encoders import CRNN, DenseEncoder, ShortChunkCNN
+from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.export import save_encoder
 from ssl_mir.export_onnx import export_onnx
-from ssl_mir.frontends import Chroma, LogMel
 from tests.encoder_zoo import EVERY_FAMILY, FAMILY_IDS
 
-
-# The exporter of torch 2.14 fails to decompose the CRNN's GRU (aten.gru.input, a shape mismatch inside its
-# decomposition): the CRNN cannot be exported, and the error names the operator; when this test fails, the exporter
-# learnt it. The zoo's CRNN runs over the chroma front end, where the same failure takes the exporter two minutes,
-# so here the CRNN runs over a log-mel (6 s) and the chroma front end is exported in front of a dense encoder.
-CASES = {**{f: m for f, m in zip(FAMILY_IDS, EVERY_FAMILY) if f != "crnn_chroma"},
-         "crnn_logmel": lambda: CRNN(frontend=LogMel(n_mels=32), channels=[4, 8], gru_dim=8),
-         "dense_chroma": lambda: DenseEncoder(frontend=Chroma(mean=1.0), hidden=[16], embed_dim=8)}
-NO_ONNX = {"crnn_logmel": "aten.gru"}
+CASES = dict(zip(FAMILY_IDS, EVERY_FAMILY))
 
 
 @pytest.mark.slow
@@ -36,10 +27,6 @@ NO_ONNX = {"crnn_logmel": "aten.gru"}
 def test_onnxruntime_matches_torch_for_every_family(make, family: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     encoder = make().eval()
-    if family in NO_ONNX:
-        with pytest.raises(ValueError, match=f"cannot be exported to ONNX: operator {NO_ONNX[family]}"):
-            export_onnx(encoder, tmp_path, seconds=1.0)
-        return
     path = export_onnx(encoder, tmp_path, seconds=1.0)
     session = ort.InferenceSession(str(path))
     for batch, samples in ((3, 12000), (1, 16000)):  # neither the traced batch (2) nor length (16000) both
