@@ -42,9 +42,11 @@ def _int16(path: str, sample_rate: int) -> np.ndarray:
     return np.round(np.clip(read_audio(path, sample_rate).numpy(), -1, 1) * 32767).astype(np.int16)
 
 
-def test_flac_records_resampled_equal_the_decoded_files(corpus: Path, tmp_path: Path) -> None:
+def test_flac_records_resampled_equal_the_decoded_files(corpus: Path, tmp_path: Path,
+                                                        capfd: pytest.CaptureFixture[str]) -> None:
     out = write_shards(str(corpus.parent / "audio"), str(tmp_path / "flac"), sample_rate=12000, audio_format="flac",
                        workers=1)
+    assert "Progress: 100%" in capfd.readouterr().err  # `ssl-mir shard` shows litdata's bar while it writes
     records = StreamingDataset(out)
     paths = [r.path for r in Manifest.load(corpus.parent / "audio").rows]
     for i in (0, 17, 47):
