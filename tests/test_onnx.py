@@ -68,3 +68,18 @@ def test_an_operator_without_onnx_translation_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"Eigen cannot be exported to ONNX: operator aten\._linalg_eigh"):
         export_onnx(Eigen(), tmp_path)
     assert not (tmp_path / "encoder.onnx").exists()
+
+
+def test_recurrent_layers_export_through_their_own_kernels() -> None:
+    from ssl_mir.onnx_rnn import ExportableRNN, exportable
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.LSTM(3, 4, batch_first=True, bidirectional=True)).eval()
+    copy = exportable(model)
+    assert isinstance(copy[0], ExportableRNN) and isinstance(model[0], torch.nn.LSTM)  # the original is untouched
+    x = torch.randn(2, 5, 3)
+    (out, (_, c)), (expected, (_, c0)) = copy[0](x), model[0](x)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(c, c0)
+    with pytest.raises(ValueError, match="proj_size"):
+        ExportableRNN(torch.nn.LSTM(3, 4, proj_size=2))
