@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
+from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.atomic import WriteFailedError
 from ssl_mir.errors import RunFailedError
 from ssl_mir.runlock import RunFolderInUseError
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv[0] not in COMMANDS:
         unknown(argv[0])
     run = command(argv[0])
+    keep_freed_memory()  # glibc keeps a step's large buffers for the next one (ssl_mir.allocator)
     # The arguments reach the parsers through `args`; sys.argv must still be the whole command line, since
     # Lightning's DDP launcher starts the other ranks by running `python sys.argv[0] sys.argv[1:]` again.
     sys.argv = [sys.argv[0], *argv]
