@@ -16,10 +16,11 @@ from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, ClipEvaluator, ClipScoring
 from ssl_mir.evaluation.probe import BestWeights
+from ssl_mir.memory_format import ChannelsLast
 from ssl_mir.optim import build_optimizers
 
 
-class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
+class Supervised(SeededDraws, ClipScoring, ChannelsLast, pl.LightningModule):
     """Encoder → time average → linear head, trained on one task (the supervised baseline of CLMR, Spijkervet &
     Burgoyne 2021). Training sees random crops; validation and test score whole clips from chunk averages.
 
@@ -28,6 +29,7 @@ class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
         task: the task to fit; the CLI links it from `data.target_task`.
         optimizer: builds the optimiser.
         scheduler: optional per-step scheduler.
+        channels_last: train 2-D convolutions in channels-last memory format (`ssl_mir.memory_format`).
     """
 
     def __init__(
@@ -36,8 +38,10 @@ class Supervised(SeededDraws, ClipScoring, pl.LightningModule):
         task: Task | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
+        self.channels_last = channels_last
         if task is None:
             raise ValueError("Supervised needs a task; the CLI links it from data.target")
         self.encoder = encoder
