@@ -17,6 +17,7 @@ import torch
 import yaml
 from stepping import random_views, seconds_per_step
 
+from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.export import build_encoder
 from ssl_mir.pretext import MAE, BestRQ, PretextModule
 
@@ -31,6 +32,7 @@ def method(config: str, cls: type[PretextModule], **overrides: object) -> Pretex
 
 
 def main() -> None:
+    keep_freed_memory()  # as every ssl-mir command does (ssl_mir.allocator)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--samples", type=int, default=32768)

@@ -20,6 +20,7 @@ import time
 import torch
 from stepping import flops_per_step, random_views, seconds_per_step, sync
 
+from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.training_cli import SslMirCLI
@@ -52,6 +53,7 @@ def build(config: str, overrides: list[str]) -> tuple[PretextModule, PretrainDat
 
 
 def main() -> None:
+    keep_freed_memory()  # as every ssl-mir command does (ssl_mir.allocator)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--precision", choices=["bf16", "32"], default="bf16")

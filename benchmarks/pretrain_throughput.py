@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.training_cli import SslMirCLI
@@ -68,6 +69,7 @@ def seconds_per_step(model: PretextModule, precision: str, steps: int, accelerat
 
 
 def main() -> None:
+    keep_freed_memory()  # as every ssl-mir command does (ssl_mir.allocator)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/pretrain/simclr_cnn2d.yaml")
     parser.add_argument("--trainer", default="configs/trainer/cpu.yaml")

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.data.datamodules import LabeledDataModule
 from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.evaluation.probe import ProbeConfig
@@ -38,6 +39,7 @@ def timed(sweep: Sweep, data: LabeledDataModule, cache_dir: Path | None) -> floa
 
 
 def main() -> None:
+    keep_freed_memory()  # as every ssl-mir command does (ssl_mir.allocator)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", default="data/synth/manifest.csv")
     parser.add_argument("--encoder", default=None, help="an exported encoder (default: the demo CNN architecture)")
