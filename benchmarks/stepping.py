@@ -40,6 +40,7 @@ def seconds_per_step(model: PretextModule, data: dict[str, torch.Tensor], steps:
     """Mean wall time of `steps` training steps after `warmup` untimed ones (the device synchronised around them)."""
     device = data["views"].device
     model.to(device).train()
+    model.on_fit_start()  # what a Trainer does first (channels-last weights, ssl_mir.memory_format)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     for index in range(warmup):
         step(model, data, optimizer, index, bf16)
