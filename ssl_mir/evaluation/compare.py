@@ -17,7 +17,7 @@ from ssl_mir.data.manifest import SPLITS
 from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.evaluation import plotting
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC
-from ssl_mir.evaluation.probe import MIN_STEPS_PER_EPOCH
+from ssl_mir.evaluation.probe_training import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
 from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
 from ssl_mir.evaluation.sweep import Result, Sweep

@@ -9,24 +9,19 @@ scoring. Layer-wise, a probe reads one hidden state, or a softmax-weighted sum o
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import EarlyStopping
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings, Layer
-from ssl_mir.evaluation.metrics import PRIMARY_METRIC, Aggregation, ClipEvaluator, ClipScoring
-
-
-MIN_STEPS_PER_EPOCH = 10
+from ssl_mir.evaluation.metrics import Aggregation, ClipEvaluator
+from ssl_mir.evaluation.probe_training import Split, clip_scores, train_probe
 
 
 @dataclass
@@ -104,74 +99,23 @@ class LayerWeights(nn.Module):
         return torch.einsum("l,bld->bd", self.logits.softmax(0), x)  # (B, D)
 
 
-class EmbeddingSet(Dataset):
-    """(x (D,) or (L, D), target, clip, chunk) items over precomputed embeddings."""
-
-    def __init__(self, x: torch.Tensor, target: torch.Tensor, clip: torch.Tensor) -> None:
-        self.x, self.target, self.clip = x, target, clip
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[i], "target": self.target[i], "clip": self.clip[i], "chunk": i}
-
-
-class Probe(ClipScoring, pl.LightningModule):
+class Probe(nn.Module):
     """A linear layer (hidden_dim 0) or a one-hidden-layer MLP on embeddings (B, D), or with `n_layers` on a learnt
-    weighted sum of stacked layers (B, L, D); logs `train/loss`, `val/<metric>` and `test/<metric>` at clip level."""
+    weighted sum of stacked layers (B, L, D)."""
 
-    def __init__(self, in_dim: int, task: Task, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
-                 aggregation: Aggregation = "logits", hidden_dim: int = 0, dropout: float = 0.0,
+    def __init__(self, in_dim: int, num_outputs: int, hidden_dim: int = 0, dropout: float = 0.0,
                  n_layers: int = 0) -> None:
         super().__init__()
-        self.task = task
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.monitor = f"val/{PRIMARY_METRIC[task.kind]}"
         if hidden_dim:
             self.head: nn.Module = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
-                                                 nn.Linear(hidden_dim, task.num_outputs))
+                                                 nn.Linear(hidden_dim, num_outputs))
         else:
-            self.head = nn.Linear(in_dim, task.num_outputs)
+            self.head = nn.Linear(in_dim, num_outputs)
         if n_layers:
             self.head = nn.Sequential(LayerWeights(n_layers), self.head)
-        self.evaluator = ClipEvaluator(task, aggregation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x)  # (B, C)
-
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self.task.loss(self(batch["x"]), batch["target"])
-        self.log("train/loss", loss, batch_size=len(batch["x"]))
-        return loss
-
-    def chunk_outputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return self(batch["x"]), batch["target"], batch["clip"], batch["chunk"]
-
-    def configure_optimizers(self) -> dict:
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.1,
-                                                             patience=max(1, self.patience // 2))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": self.monitor}}
-
-
-class BestWeights(pl.Callback):
-    """Keep, in memory, the weights of the epoch with the best monitored value, and restore them when fit ends."""
-
-    def __init__(self, monitor: str) -> None:
-        self.monitor, self.best, self.state = monitor, -float("inf"), None
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        value = float(trainer.callback_metrics[self.monitor])
-        if value >= self.best:  # on ties the later, longer-trained epoch
-            self.best = value
-            self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
-
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.state is not None:
-            pl_module.load_state_dict(self.state)
 
 
 def standardiser(train_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -241,7 +185,8 @@ def probe_fits(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targets:
                config: ProbeConfig, accelerator: str = "auto", seed: int = 0) -> dict[str, ProbeFit]:
     """`probe_layers` with each layer's whole `ProbeFit`."""
     n_layers = len(embeddings["train"].layers)
-    fits = {layer_name(layer, n_layers): fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)
+    fits = {layer_name(layer, n_layers):
+            fit_and_select(task, embeddings, clip_targets, config, accelerator, seed, layer)
             for layer in config.probed_layers(n_layers)}
     if config.layers == "best":
         return {"best": max(fits.values(), key=lambda fit: fit.best_val)}
@@ -252,38 +197,24 @@ def fit_and_select(task: Task, embeddings: dict[str, ChunkEmbeddings], clip_targ
                    config: ProbeConfig = ProbeConfig(), accelerator: str = "auto", seed: int = 0,
                    layer: Layer = -1) -> ProbeFit:
     """`fit_probe`, also returning the best validation score and the test predictions (`ProbeFit`)."""
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one probe per task: keep the console quiet
     pl.seed_everything(seed, verbose=False)
+    device = torch.device("cuda" if accelerator in ("gpu", "cuda") or (accelerator == "auto" and
+                                                                        torch.cuda.is_available()) else "cpu")
     features = {s: e.features(layer) for s, e in embeddings.items()}  # (N, D) or (N, L, D)
     train_x = features["train"]
     mean, std = standardiser(train_x)
-
-    def loader(split: str, for_training: bool) -> DataLoader:
-        clip = embeddings[split].clip
-        data = EmbeddingSet((features[split] - mean) / std, clip_targets[split][clip], clip)
-        if not for_training:
-            return DataLoader(data, batch_size=1024)
-        # An epoch is at least MIN_STEPS_PER_EPOCH steps, so that patience means the same on tiny label fractions.
-        sampler = RandomSampler(data, num_samples=max(len(data), config.batch_size * MIN_STEPS_PER_EPOCH))
-        return DataLoader(data, batch_size=config.batch_size, sampler=sampler)
-
+    splits = {s: Split(((features[s] - mean) / std).to(device), clip_targets[s][e.clip].to(device), e.clip.to(device))
+              for s, e in embeddings.items()}
     if config.kind == "knn":
-        train_targets = clip_targets["train"][embeddings["train"].clip]
-        test = embeddings["test"]
+        test = splits["test"]
         evaluator = ClipEvaluator(task, sync=False)  # vote shares are averaged as they are
-        evaluator.update(knn_outputs(task, (train_x - mean) / std, train_targets, (features["test"] - mean) / std,
-                                     config.k), clip_targets["test"][test.clip], test.clip)
+        evaluator.update(knn_outputs(task, splits["train"].x, splits["train"].target, test.x, config.k), test.target,
+                         test.clip)
         return ProbeFit(evaluator.compute(), float("nan"), evaluator.clip_outputs)
     hidden = config.hidden_dim if config.kind == "mlp" else 0
     n_layers = train_x.shape[1] if train_x.dim() == 3 else 0
-    probe = Probe(train_x.shape[-1], task, config.lr, config.weight_decay, config.patience, config.aggregation, hidden,
-                  config.dropout, n_layers)
-    stop = EarlyStopping(probe.monitor, mode="max", patience=config.patience)
-    best = BestWeights(probe.monitor)
-    trainer = pl.Trainer(max_epochs=config.max_epochs, accelerator=accelerator, devices=1, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, callbacks=[best, stop])
-    trainer.fit(probe, loader("train", True), loader("valid", False))
-    scores = trainer.test(probe, loader("test", False), verbose=False)[0]
-    return ProbeFit({k.removeprefix("test/"): float(v) for k, v in scores.items()}, best.best,
-                    probe.evaluator.clip_outputs)
+    probe = Probe(train_x.shape[-1], task.num_outputs, hidden, config.dropout, n_layers).to(device)
+    best = train_probe(probe, task, splits["train"], splits["valid"], config.lr, config.weight_decay,
+                       config.batch_size, config.max_epochs, config.patience, config.aggregation)
+    scores, outputs = clip_scores(probe, task, splits["test"], config.aggregation)
+    return ProbeFit(scores, best, outputs)

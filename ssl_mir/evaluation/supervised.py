@@ -15,7 +15,6 @@ from ssl_mir.data.sampling import SeededDraws
 from ssl_mir.data.tasks import Task
 from ssl_mir.encoders.base import Encoder
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, ClipEvaluator, ClipScoring
-from ssl_mir.evaluation.probe import BestWeights
 from ssl_mir.memory_format import ChannelsLast
 from ssl_mir.optim import build_optimizers
 
@@ -65,6 +64,23 @@ class Supervised(SeededDraws, ClipScoring, ChannelsLast, pl.LightningModule):
 
     def configure_optimizers(self) -> dict:
         return build_optimizers(self, self.optimizer, self.scheduler)
+
+
+class BestWeights(pl.Callback):
+    """Keep, in memory, the weights of the epoch with the best monitored value, and restore them when fit ends."""
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor, self.best, self.state = monitor, -float("inf"), None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        value = float(trainer.callback_metrics[self.monitor])
+        if value >= self.best:  # on ties the later, longer-trained epoch
+            self.best = value
+            self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.state is not None:
+            pl_module.load_state_dict(self.state)
 
 
 @dataclass

@@ -3,7 +3,7 @@ import torch
 
 from ssl_mir.data.tasks import Task
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.probe import ProbeConfig, fit_probe, knn_outputs, probe_layers
+from ssl_mir.evaluation.probe import Probe, ProbeConfig, fit_probe, knn_outputs, probe_layers
 
 
 def _split(n_clips: int, centers: torch.Tensor, g: torch.Generator) -> tuple[ChunkEmbeddings, torch.Tensor]:
@@ -119,3 +119,25 @@ def test_select_keeps_the_chunks_of_a_subset_and_renumbers_its_clips() -> None:
     subset = ChunkEmbeddings([x, 2 * x], clip).select([1, 3])
     assert subset.clip.tolist() == [0, 1]
     assert subset.layers[0][:, 0].tolist() == [2.0, 6.0] and subset.x[:, 0].tolist() == [4.0, 12.0]
+
+
+def test_the_loop_keeps_the_best_epoch_and_stops_on_patience(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation metrics scripted per epoch: the tie at epoch 3 keeps epoch 3's weights (the later one), epoch 4 is
+    the second without a strict improvement, so patience 2 stops there, before epoch 5's 0.9."""
+    from ssl_mir.evaluation import probe_training
+    from ssl_mir.evaluation.probe_training import Split, epoch_order, train_probe
+
+    assert sorted(epoch_order(7, 4)[:7].tolist()) == list(range(7)) and len(epoch_order(7, 4)) == 40
+    task = Task("t", "multiclass", ("a", "b"))
+    script, seen = iter([0.5, 0.7, 0.7, 0.6, 0.9]), []
+
+    def scripted(probe, task, split, aggregation):
+        seen.append(probe.head.weight.detach().clone())
+        return {"accuracy": next(script)}, None
+
+    monkeypatch.setattr(probe_training, "clip_scores", scripted)
+    probe = Probe(3, 2)
+    train = Split(torch.randn(20, 3), torch.randint(0, 2, (20,)), torch.arange(20))
+    best = train_probe(probe, task, train, train, 0.1, 0.0, 4, 50, 2, "logits")
+    assert best == 0.7 and len(seen) == 4  # stopped at epoch 4
+    assert torch.equal(probe.head.weight, seen[2])  # epoch 3's weights
