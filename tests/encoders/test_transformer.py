@@ -60,3 +60,16 @@ def test_bad_geometry_is_a_clear_error() -> None:
         PatchTransformer(n_mels=64, patch_freq=24)
     with pytest.raises(ValueError, match="shorter than one patch of 4 frames"):
         PatchTransformer(dim=16, depth=1, heads=2)(torch.randn(1, 300))
+
+
+def test_cpu_attention_is_the_textbook_formula() -> None:
+    """On a CPU the attention runs on torch's math backend: softmax(QKᵀ/√d)V, also under bf16 autocast."""
+    import math
+
+    from ssl_mir.encoders.transformer import attention
+
+    q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)  # (B, H, N, d) each
+    expected = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1) @ v
+    torch.testing.assert_close(attention(q, k, v, 0.0), expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert attention(q, k, v, 0.0).dtype == torch.bfloat16
