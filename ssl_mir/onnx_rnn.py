@@ -54,7 +54,7 @@ class ExportableRNN(nn.Module):
 
     def __init__(self, rnn: nn.GRU | nn.LSTM) -> None:
         super().__init__()
-        if rnn.proj_size if isinstance(rnn, nn.LSTM) else False:
+        if isinstance(rnn, nn.LSTM) and rnn.proj_size:
             raise ValueError("an LSTM with proj_size cannot be exported to ONNX here")
         self.rnn = rnn
 
