@@ -13,8 +13,8 @@ EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0
                 lambda: PatchTransformer(dim=32, depth=2, heads=2, positions="learned", max_time_patches=8,
                                          mel_mean=-1.0, mel_std=3.5),
                 lambda: DenseEncoder(frontend=STFT(n_fft=256, mean=-2.0), hidden=[16], embed_dim=8),
-                lambda: Conv1dEncoder(frontend=CQT(n_octaves=6, std=2.0), channels=[8, 8], aggregation="strided"),
-                lambda: CRNN(frontend=Chroma(mean=1.0), channels=[4, 8], gru_dim=8),
+                lambda: Conv1dEncoder(frontend=CQT(n_octaves=3, std=2.0), channels=[8, 8], aggregation="strided"),
+                lambda: CRNN(frontend=Chroma(mean=1.0, n_octaves=3), channels=[4, 8], gru_dim=8),
                 lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent"),
                 lambda: VGGEncoder(channels=[4, 8], aggregation="max")]
 FAMILY_IDS = ["short_chunk_cnn", "sample_cnn", "mfcc", "patch_transformer", "dense_stft", "conv1d_cqt", "crnn_chroma",
