@@ -13,17 +13,14 @@ time / peak.
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 import time
 
 import torch
-from stepping import flops_per_step, random_views, seconds_per_step, sync
+from stepping import configured, flops_per_step, random_views, seconds_per_step, sync
 
 from ssl_mir.allocator import keep_freed_memory
 from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
-from ssl_mir.training_cli import SslMirCLI
 
 DEFAULTS = ("simclr_cnn2d", "simclr_samplecnn", "cola_cnn2d", "byola_crnn", "mae_transformer", "bestrq_transformer",
             "m2d_transformer")
@@ -44,11 +41,8 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, repeats: in
 
 
 def build(config: str, overrides: list[str]) -> tuple[PretextModule, PretrainDataModule]:
-    sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
-    cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
-        "-c", "configs/trainer/cpu.yaml", "-c", "configs/data/synthetic.yaml", "-c", f"configs/pretrain/{config}.yaml",
-        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
-        "--trainer.default_root_dir", tempfile.mkdtemp(prefix="mfu-"), *overrides])
+    cli = configured(["-c", "configs/trainer/cpu.yaml", "-c", "configs/data/synthetic.yaml", "-c",
+                      f"configs/pretrain/{config}.yaml", *overrides])
     return cli.model, cli.datamodule
 
 

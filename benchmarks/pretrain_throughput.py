@@ -10,18 +10,15 @@ Any other argument is passed to the CLI (e.g. `-c configs/augment/clmr.yaml`, `-
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 import time
 
 import pytorch_lightning as pl
 import torch
+from stepping import configured
 from torch.utils.data import DataLoader, Dataset
 
 from ssl_mir.allocator import keep_freed_memory
-from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext.base import PretextModule
-from ssl_mir.training_cli import SslMirCLI
 
 # Steps left out of the timing: start-up, and the batches the workers prefetched (2 workers × prefetch 2) before
 # the first step, which would otherwise make the full step look faster than its steady state.
@@ -77,11 +74,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--num_workers", type=int, default=2)
     args, overrides = parser.parse_known_args()
-    sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
-    cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
-        "-c", args.trainer, "-c", args.data, "-c", args.config, "--data.num_workers", str(args.num_workers),
-        "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
-        "--trainer.default_root_dir", tempfile.mkdtemp(prefix="throughput-"), *overrides])
+    cli = configured(["-c", args.trainer, "-c", args.data, "-c", args.config, "--data.num_workers",
+                      str(args.num_workers), *overrides])
     model, data, precision = cli.model, cli.datamodule, str(cli.trainer.precision)
     batch, accelerator = data.batch_size, "gpu" if cli.trainer.strategy.root_device.type == "cuda" else "cpu"
 

@@ -3,15 +3,28 @@ method on a batch of in-memory views, outside a Trainer, on a CPU or a CUDA devi
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 import warnings
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ssl_mir.data.datamodules import PretrainDataModule
 from ssl_mir.pretext import PretextModule
+from ssl_mir.training_cli import SslMirCLI
 
 warnings.filterwarnings("ignore", message=".*self.trainer.*")  # self.log outside a Trainer
+
+
+def configured(args: list[str]) -> SslMirCLI:
+    """`ssl-mir pretrain`'s configuration of `args` (configs and overrides), not run: model, data module and trainer,
+    with no logger, no checkpoints and a temporary root folder."""
+    sys.argv = sys.argv[:1]  # LightningCLI gets its arguments through `args`
+    return SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
+        *args, "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
+        "--trainer.default_root_dir", tempfile.mkdtemp(prefix="benchmark-")])
 
 
 def random_views(batch: int, n_views: int, samples: int, device: torch.device) -> dict[str, torch.Tensor]:

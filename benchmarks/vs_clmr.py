@@ -24,15 +24,12 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 
 import torch
 from pretrain_throughput import seconds_per_step
+from stepping import configured
 
 from ssl_mir.allocator import keep_freed_memory
-from ssl_mir.data.datamodules import PretrainDataModule
-from ssl_mir.pretext.base import PretextModule
-from ssl_mir.training_cli import SslMirCLI
 
 WORKLOAD = ["-c", "configs/trainer/cpu.yaml", "-c", "configs/data/synthetic.yaml", "-c",
             "configs/pretrain/simclr_samplecnn.yaml", "--data.batch_size", "32"]
@@ -41,11 +38,7 @@ CLMR = ["--trainer.precision", "32-true", "--data.augment.backend", "cpu", "--mo
 
 def clips_per_second(arguments: list[str], steps: int, workers: int) -> float:
     """One Trainer fit of the configuration: clips per second in its steady state."""
-    sys.argv = sys.argv[:1]
-    cli = SslMirCLI(PretextModule, PretrainDataModule, subclass_mode_model=True, run=False, args=[
-        *WORKLOAD, "--data.num_workers", str(workers), "--trainer.logger", "false",
-        "--trainer.enable_checkpointing", "false", "--trainer.default_root_dir", tempfile.mkdtemp(prefix="vs_clmr-"),
-        *arguments])
+    cli = configured([*WORKLOAD, "--data.num_workers", str(workers), *arguments])
     model, data = cli.model, cli.datamodule
     seconds = seconds_per_step(model, str(cli.trainer.precision), steps, "cpu", datamodule=data)
     return data.batch_size / seconds
