@@ -62,14 +62,28 @@ def test_bad_geometry_is_a_clear_error() -> None:
         PatchTransformer(dim=16, depth=1, heads=2)(torch.randn(1, 300))
 
 
-def test_cpu_attention_is_the_textbook_formula() -> None:
-    """On a CPU the attention runs on torch's math backend: softmax(QKᵀ/√d)V, also under bf16 autocast."""
+def test_cpu_attention_is_the_textbook_formula_in_fp32_and_bf16() -> None:
+    """softmax(QKᵀ/√d)V with its gradients: in fp32 (torch's math backend) and in bf16 (written out), against the
+    formula in fp64; dropout applies to the attention weights."""
     import math
 
     from ssl_mir.encoders.transformer import attention
 
-    q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)  # (B, H, N, d) each
-    expected = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1) @ v
-    torch.testing.assert_close(attention(q, k, v, 0.0), expected)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert attention(q, k, v, 0.0).dtype == torch.bfloat16
+    torch.manual_seed(0)
+    q, k, v = (2 * torch.randn(3, 2, 4, 16, 8, dtype=torch.float64)).unbind(0)  # (B, H, N, d) each
+    weights = torch.randn(2, 4, 16, 8, dtype=torch.float64)  # a random upstream gradient
+
+    def value_and_grads(dtype: torch.dtype, fn) -> list[torch.Tensor]:  # noqa: ANN001
+        leaves = [t.to(dtype).clone().requires_grad_() for t in (q, k, v)]
+        out = fn(*leaves)
+        (out.double() * weights).sum().backward()
+        return [out.double(), *(t.grad.double() for t in leaves)]
+
+    expected = value_and_grads(torch.float64, lambda a, b, c: torch.softmax(a @ b.transpose(-2, -1) / math.sqrt(8),
+                                                                           dim=-1) @ c)
+    for dtype, tol in ((torch.float32, 1e-5), (torch.bfloat16, 0.1)):
+        got = value_and_grads(dtype, lambda a, b, c: attention(a, b, c, 0.0))
+        assert got[0].dtype == torch.float64 and attention(q.to(dtype), k.to(dtype), v.to(dtype), 0.0).dtype == dtype
+        for g, e in zip(got, expected):
+            torch.testing.assert_close(g, e, rtol=tol, atol=tol)
+    assert not attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), 1.0).any()  # every weight dropped
