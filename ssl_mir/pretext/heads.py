@@ -71,9 +71,13 @@ class BilinearHead(nn.Module):
 
 
 class MAEDecoder(nn.Module):
-    """The light decoder of a masked autoencoder (He et al. 2022): encoded visible tokens are projected to
-    `dim`, mask tokens fill the masked places, fixed 2D sinusoidal positions are added, a few transformer blocks
-    run over the full grid, and a linear layer predicts each patch.
+    """The light decoder of a masked autoencoder (He et al. 2022): encoded visible tokens are projected to `dim`, a
+    mask token stands for each patch to be predicted, fixed 2D sinusoidal positions are added, a few transformer
+    blocks run over them together, and a linear layer predicts each patch.
+
+    The patches to predict need not be all the masked ones: CrossMAE (Fu et al., "Rethinking Patch Dependence for
+    Masked Autoencoders", 2024) decodes a random part of them. Without a causal mask, the order of the tokens does not
+    matter, so visible tokens come first and mask tokens after, with no scatter into the grid.
 
     Args:
         in_dim: encoder width.
@@ -93,10 +97,12 @@ class MAEDecoder(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.predict = nn.Linear(dim, patch_dim)
 
-    def forward(self, visible: torch.Tensor, keep: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """visible (B, n, in_dim) at grid indices keep (B, n) → predicted patches (B, F'·T', patch_dim)."""
-        b, n = keep.shape
-        x = self.mask_token.to(visible.dtype).expand(b, grid[0] * grid[1], self.dim).clone()  # (B, N, dim)
-        x.scatter_(1, keep[..., None].expand(b, n, self.dim), self.embed(visible).to(x.dtype))
-        x = x + grid_positions(grid, self.dim).to(x.device, x.dtype)
-        return self.predict(self.norm(self.blocks(x)))  # (B, N, patch_dim)
+    def forward(self, visible: torch.Tensor, keep: torch.Tensor, queries: torch.Tensor,
+                grid: tuple[int, int]) -> torch.Tensor:
+        """visible (B, n, in_dim) at grid indices keep (B, n), mask tokens at grid indices queries (B, m) →
+        predictions (B, n + m, patch_dim): the visible patches' first, then the queried ones."""
+        positions = grid_positions(grid, self.dim).to(visible.device)  # (F'·T', dim)
+        seen = self.embed(visible) + positions[keep]  # (B, n, dim)
+        asked = self.mask_token + positions[queries]  # (B, m, dim)
+        x = torch.cat([seen, asked.to(seen.dtype)], dim=1)  # (B, n + m, dim)
+        return self.predict(self.norm(self.blocks(x)))  # (B, n + m, patch_dim)

@@ -51,22 +51,20 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     return F.cross_entropy(logits.masked_fill(self_mask, float("-inf")), positive)
 
 
-def masked_mse(pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor, normalise: bool = True,
-               eps: float = 1e-6) -> torch.Tensor:
+def patch_mse(pred: torch.Tensor, patches: torch.Tensor, normalise: bool = True, eps: float = 1e-6) -> torch.Tensor:
     """MAE's reconstruction loss (He et al., "Masked Autoencoders Are Scalable Vision Learners", CVPR 2022): the
-    mean squared error over the masked patches only, against per-patch normalised targets when `normalise`.
-
-    Args:
-        pred: (B, N, P) predicted patches.
-        patches: (B, N, P) input patches.
-        mask: (B, N) True where masked.
-        normalise: standardise each target patch by its own mean and variance.
-        eps: added to the variance.
-    """
+    mean squared error between predicted and input patches, (..., P) each, against per-patch normalised targets when
+    `normalise` (each target patch standardised by its own mean and variance, plus `eps`)."""
     target = patches.float()
     if normalise:
         target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True, unbiased=True) + eps) ** 0.5
-    return ((pred.float()[mask] - target[mask]) ** 2).mean()  # over (masked patches, P)
+    return ((pred.float() - target) ** 2).mean()  # over (patches, P)
+
+
+def masked_mse(pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor, normalise: bool = True,
+               eps: float = 1e-6) -> torch.Tensor:
+    """`patch_mse` over the masked patches only: pred and patches (B, N, P), mask (B, N) True where masked."""
+    return patch_mse(pred[mask], patches[mask], normalise, eps)
 
 
 def masked_ce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

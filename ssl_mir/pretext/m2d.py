@@ -3,9 +3,8 @@ the masked ones."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import copy
+from typing import Any
 
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -70,9 +69,7 @@ class M2D(PretextModule):
         """Predicted features of the masked patches from the visible ones: (B, N, P) → (B, n_masked, D)."""
         keep = keep_indices(mask)  # (B, n_visible)
         visible = self.encoder.encode_patches(patches, grid, keep)  # type: ignore[operator]
-        predicted = self.predictor(visible, keep, grid)  # (B, N, D)
-        masked = keep_indices(~mask)  # (B, n_masked)
-        return predicted.gather(1, masked[..., None].expand(-1, -1, predicted.shape[-1]))
+        return self.predictor(visible, keep, keep_indices(~mask), grid)[:, keep.shape[1]:]  # (B, n_masked, D)
 
     @torch.no_grad()
     def target(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:

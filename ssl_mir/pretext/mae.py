@@ -10,8 +10,8 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from ssl_mir.encoders.transformer import PatchTransformer
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.pretext.heads import MAEDecoder
-from ssl_mir.pretext.losses import masked_mse
-from ssl_mir.pretext.masking import Masking, keep_indices, patch_mask
+from ssl_mir.pretext.losses import patch_mse
+from ssl_mir.pretext.masking import Masking, keep_indices, patch_mask, random_subset
 
 
 class MAE(PretextModule):
@@ -20,7 +20,9 @@ class MAE(PretextModule):
 
     Most patches are masked; the encoder sees only the visible ones (which is what makes a step cheap), a light
     decoder fills in the rest, and the loss is the MSE on the masked patches of per-patch normalised targets. Only
-    the encoder is exported.
+    the encoder is exported. With `predict_ratio` below 1, the decoder predicts (and the loss scores) only that share
+    of the masked patches, drawn afresh each step, as CrossMAE does (Fu et al., "Rethinking Patch Dependence for
+    Masked Autoencoders", 2024): the decoder then runs over fewer tokens.
 
     Args:
         encoder: the patch transformer being pre-trained.
@@ -29,6 +31,7 @@ class MAE(PretextModule):
         decoder_dim: decoder width.
         decoder_depth: decoder blocks.
         decoder_heads: decoder attention heads.
+        predict_ratio: share of the masked patches the decoder predicts and the loss scores (CrossMAE: 0.25).
         normalise_targets: per-patch normalised targets (He et al.: better representations). With mask_ratio 0
             every patch is scored (a plain autoencoder, for comparison).
         optimizer: builds the optimiser (He et al.: AdamW).
@@ -44,6 +47,7 @@ class MAE(PretextModule):
         decoder_dim: int = 128,
         decoder_depth: int = 2,
         decoder_heads: int = 4,
+        predict_ratio: float = 1.0,
         normalise_targets: bool = True,
         optimizer: OptimizerCallable = torch.optim.AdamW,
         scheduler: LRSchedulerCallable | None = None,
@@ -52,8 +56,11 @@ class MAE(PretextModule):
         super().__init__(encoder, optimizer, scheduler, **kwargs)
         if not 0.0 <= mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
+        if not 0.0 < predict_ratio <= 1.0:
+            raise ValueError(f"predict_ratio must be in (0, 1], got {predict_ratio}")
         self.mask_ratio = mask_ratio
         self.masking = masking
+        self.predict_ratio = predict_ratio
         self.normalise_targets = normalise_targets
         self.decoder = MAEDecoder(encoder.token_dim, encoder.patch_dim, decoder_dim, decoder_depth, decoder_heads)
 
@@ -61,16 +68,21 @@ class MAE(PretextModule):
         """The encoder over the visible patches only: masked patches never enter it. (B, N, P) → (B, n, D)."""
         return self.encoder.encode_patches(patches, grid, keep_indices(mask))  # type: ignore[operator]  # (B, n, D)
 
-    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, S) → predicted patches (B, N, P), input patches (B, N, P), mask (B, N)."""
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, S) → predicted patches (B, m, P) and their input patches (B, m, P): the masked patches the decoder was
+        asked for, or every patch when nothing is masked (mask_ratio 0, a plain autoencoder)."""
         patches, grid = self.encoder.patches(wave)  # type: ignore[operator]  # (B, N, P)
         mask = patch_mask(len(wave), grid, self.mask_ratio, self.masking, wave.device)  # (B, N)
-        return self.decoder(self.encode_visible(patches, grid, mask), keep_indices(mask), grid), patches, mask
+        keep = keep_indices(mask)  # (B, n)
+        queries = random_subset(keep_indices(~mask), self.predict_ratio)  # (B, m)
+        pred = self.decoder(self.encode_visible(patches, grid, mask), keep, queries, grid)  # (B, n + m, P)
+        scored = queries if queries.shape[1] else keep
+        pred = pred[:, keep.shape[1]:] if queries.shape[1] else pred
+        return pred, patches.gather(1, scored[..., None].expand(-1, -1, patches.shape[-1]))
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         wave = batch["views"][:, 0]  # (B, S)
-        pred, patches, mask = self(wave)
-        scored = mask if bool(mask.any()) else torch.ones_like(mask)  # mask_ratio 0: a plain autoencoder
-        loss = masked_mse(pred, patches, scored, self.normalise_targets)
+        pred, target = self(wave)
+        loss = patch_mse(pred, target, self.normalise_targets)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
         return loss

@@ -54,3 +54,14 @@ def keep_indices(mask: torch.Tensor) -> torch.Tensor:
     if not bool((counts == counts[0]).all()):
         raise ValueError("every sample needs the same number of visible patches")
     return (~mask).nonzero()[:, 1].view(mask.shape[0], -1)
+
+
+def random_subset(indices: torch.Tensor, share: float) -> torch.Tensor:
+    """round(share · m) of each row's m indices, at least one, drawn at random per row: (B, m) → (B, m')."""
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    b, m = indices.shape
+    if share == 1.0 or m == 0:
+        return indices
+    chosen = torch.rand(b, m, device=indices.device).argsort(dim=1)[:, :max(1, round(share * m))]
+    return indices.gather(1, chosen)

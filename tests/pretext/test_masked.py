@@ -10,8 +10,9 @@ import torch
 
 from ssl_mir.encoders import PatchTransformer
 from ssl_mir.pretext import MAE, BestRQ
+from ssl_mir.pretext.heads import MAEDecoder
 from ssl_mir.pretext.losses import masked_ce, masked_mse
-from ssl_mir.pretext.masking import keep_indices, patch_mask, span_mask
+from ssl_mir.pretext.masking import keep_indices, patch_mask, random_subset, span_mask
 from ssl_mir.pretext.targets import RandomProjectionTargets, TokenFeatures, cqt_steps, kmeans
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -84,13 +85,14 @@ def test_mae_encoder_never_sees_masked_patches() -> None:
 
 
 @pytest.mark.parametrize("frequency", ["mean", "concat"])  # MAE works on tokens whatever the frames are
-def test_mae_step_shapes_and_loss_falls_on_one_batch(frequency: str) -> None:
+@pytest.mark.parametrize("predict_ratio", [1.0, 0.25])
+def test_mae_step_shapes_and_loss_falls_on_one_batch(frequency: str, predict_ratio: float) -> None:
     torch.manual_seed(0)
-    mae = MAE(tiny(frequency=frequency), mask_ratio=0.75, decoder_dim=32, decoder_heads=2)
+    mae = MAE(tiny(frequency=frequency), mask_ratio=0.75, decoder_dim=32, decoder_heads=2, predict_ratio=predict_ratio)
     wave = torch.randn(4, 16000)
-    pred, patches, mask = mae(wave)
-    n = patches.shape[1]
-    assert pred.shape == patches.shape and (mask.sum(1) == round(0.75 * n)).all()
+    pred, target = mae(wave)
+    n = mae.encoder.patches(wave)[0].shape[1]
+    assert pred.shape == target.shape == (4, round(predict_ratio * round(0.75 * n)), target.shape[-1])
     optimizer = torch.optim.Adam(mae.parameters(), lr=1e-3)
     losses = []
     for _ in range(30):
@@ -100,6 +102,48 @@ def test_mae_step_shapes_and_loss_falls_on_one_batch(frequency: str) -> None:
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_mae_scores_the_patches_the_decoder_was_asked_for() -> None:
+    """The targets are the input patches at the queried places: with the masks and subsets drawn again from the same
+    seed, the step's targets are those patches, and with mask_ratio 0 every patch (a plain autoencoder)."""
+    mae = MAE(tiny(), mask_ratio=0.75, decoder_dim=32, decoder_heads=2, predict_ratio=0.5)
+    wave = torch.randn(2, 16000)
+    patches, grid = mae.encoder.patches(wave)
+    torch.manual_seed(3)
+    _, target = mae(wave)
+    torch.manual_seed(3)
+    queries = random_subset(keep_indices(~patch_mask(2, grid, 0.75)), 0.5)
+    torch.testing.assert_close(target, patches.gather(1, queries[..., None].expand(-1, -1, patches.shape[-1])))
+    mae.mask_ratio = 0.0
+    assert torch.equal(mae(wave)[1], patches)
+
+
+def test_random_subset_draws_distinct_members_of_each_row() -> None:
+    torch.manual_seed(0)
+    rows = torch.stack([torch.randperm(40)[:12] for _ in range(6)])  # (6, 12)
+    subset = random_subset(rows, 0.25)
+    assert subset.shape == (6, 3)
+    for row, chosen in zip(rows.tolist(), subset.tolist()):
+        assert set(chosen) <= set(row) and len(set(chosen)) == 3
+    assert random_subset(rows, 0.01).shape == (6, 1) and random_subset(rows, 1.0) is rows
+    with pytest.raises(ValueError, match="share"):
+        random_subset(rows, 0.0)
+
+
+def test_mae_decoder_predicts_each_patch_from_its_place_not_its_order() -> None:
+    """Visible tokens and mask tokens carry their grid positions, so shuffling the queried places shuffles the
+    predictions alike, and each prediction depends on where it is: the decoder needs no scatter into the grid."""
+    torch.manual_seed(0)
+    decoder = MAEDecoder(in_dim=16, patch_dim=8, dim=32, depth=2, heads=2).eval()
+    visible, keep, queries = torch.randn(2, 3, 16), torch.tensor([[0, 4, 7], [1, 2, 9]]), torch.tensor([[2, 5], [0, 3]])
+    with torch.no_grad():
+        out = decoder(visible, keep, queries, (2, 5))  # (B, n + m, P)
+        swapped = decoder(visible, keep, queries.flip(1), (2, 5))
+        moved = decoder(visible, keep, torch.tensor([[2, 6], [0, 3]]), (2, 5))
+    assert out.shape == (2, 5, 8)
+    torch.testing.assert_close(swapped[:, 3:], out[:, 3:].flip(1))
+    assert not torch.allclose(moved[0, 4], out[0, 4])
 
 
 def test_bestrq_targets_are_deterministic_for_a_seed_and_frozen() -> None:
