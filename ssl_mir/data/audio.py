@@ -118,13 +118,22 @@ def read_crop(path: str | Path, start: float, duration: float, sample_rate: int)
     return wave.contiguous()
 
 
+PCM16_SCALE = 32768.0  # libsndfile's (and so soundfile's) int16 ↔ float convention
+
+
+def to_int16(wave: np.ndarray) -> np.ndarray:
+    """(S,) float samples → int16 by libsndfile's convention: a 16-bit file read as float comes back unchanged."""
+    return np.clip(np.round(wave * PCM16_SCALE), -32768, 32767).astype("<i2")
+
+
 def int16_crop(samples: np.ndarray, start: float, duration: float, sample_rate: int) -> torch.Tensor:
     """`duration` seconds from `start` seconds of 16-bit samples (S,) (an array or a memory map: only the crop is
-    read), as float32 in [-1, 1], zero-padded past the end: the same contract as `read_crop`."""
+    read), as float32 in [-1, 1), zero-padded past the end: the same contract as `read_crop`, and for a 16-bit file
+    at `sample_rate` the same values."""
     import torch
     first = min(int(start * sample_rate), len(samples))
     n = round(duration * sample_rate)
-    wave = torch.from_numpy(np.asarray(samples[first:first + n], dtype=np.float32) / 32767.0)
+    wave = torch.from_numpy(np.asarray(samples[first:first + n], dtype=np.float32) / PCM16_SCALE)
     return torch.nn.functional.pad(wave, (0, n - wave.numel())) if wave.numel() < n else wave
 
 

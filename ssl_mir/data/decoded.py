@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssl_mir.data.audio import int16_crop, read_audio
+from ssl_mir.data.audio import int16_crop, read_audio, to_int16
 from ssl_mir.progress import progress
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class DecodedCache:
         shard = max((v[0] for v in self.index.values()), default=0)
         for path in progress(missing, f"decoded cache: {len(missing)} files"):
             wave = read_audio(path, self.sample_rate).numpy()  # (S,) float32
-            samples = np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("<i2")
+            samples = to_int16(wave)
             shard_file = self.folder / f"shard_{shard:05d}.i16"
             offset = shard_file.stat().st_size // 2 if shard_file.exists() else 0
             if offset and offset + samples.size > SHARD_SAMPLES:

@@ -31,7 +31,7 @@ import soundfile as sf
 import torch
 
 from ssl_mir.atomic import write_text_atomic
-from ssl_mir.data.audio import MAX_AMPLITUDE, int16_crop, read_audio
+from ssl_mir.data.audio import MAX_AMPLITUDE, int16_crop, read_audio, to_int16
 from ssl_mir.data.manifest import Manifest, OnBadFile, Row
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ AudioFormat = Literal["int16", "flac"]
 
 def encode_audio(wave: torch.Tensor, sample_rate: int, audio_format: AudioFormat) -> np.ndarray | bytes:
     """(S,) float waveform in [-1, 1] → int16 samples, or the bytes of a 16-bit FLAC file."""
-    samples = np.round(np.clip(wave.numpy(), -1.0, 1.0) * 32767.0).astype(np.int16)
+    samples = to_int16(wave.numpy())
     if audio_format == "int16":
         return samples
     buffer = io.BytesIO()
