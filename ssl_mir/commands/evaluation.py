@@ -71,7 +71,8 @@ def _evaluation_parser(command: object, default_out: str) -> ArgumentParser:
                              "'supervised:FOLDER' that architecture trained end to end, 'mfcc' MFCC statistics")
     parser.add_argument("--out", type=str, default=default_out, help="folder for the results")
     parser.add_argument("--cache_dir", type=Optional[str], default="runs/embedding_cache",
-                        help="embeddings kept across runs, keyed by encoder weights and data (null: no cache)")
+                        help="embeddings kept across runs, keyed by encoder weights and data, and under decoded/ the "
+                             "audio decoded once for supervised: entries (null: no cache, a scratch folder for that)")
     parser.add_class_arguments(LabeledDataModule, "data")
     parser.add_class_arguments(ProbeConfig, "probe")
     parser.add_class_arguments(OneDevice, "trainer")

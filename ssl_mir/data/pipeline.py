@@ -3,6 +3,7 @@ decoded cache) and where training crops are augmented (per clip in the workers, 
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from abc import ABC, abstractmethod
@@ -90,6 +91,15 @@ class Pipeline(pl.LightningDataModule, ABC):
         cache = DecodedCache(self.decoded_cache, self.sample_rate)
         cache.build(self.audio_paths())
         return cache.read
+
+    def with_decoded_cache(self, folder: str) -> Pipeline:
+        """This data read through a decoded cache in `folder` (built on first read), sharing everything else."""
+        if self.streaming is not None:
+            raise ValueError("data.decoded_cache works on files; leave it out with data.streaming")
+        other = copy.copy(self)
+        other.decoded_cache = folder
+        other.__dict__.pop("reader", None)
+        return other
 
     def epoch_sampler(self, dataset: Dataset, num_samples: int | None = None,
                       whole_batches: bool = False) -> EpochSampler:

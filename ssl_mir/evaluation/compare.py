@@ -20,6 +20,7 @@ from ssl_mir.evaluation.metrics import PRIMARY_METRIC
 from ssl_mir.evaluation.probe_training import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
 from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
+from ssl_mir.evaluation.supervised import SupervisedBudget
 from ssl_mir.evaluation.sweep import Result, Sweep
 
 Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → fractions, means, stds
@@ -98,6 +99,13 @@ POOLING_WORDS = {
 }
 
 
+def stopping(budget: SupervisedBudget) -> str:
+    """How a supervised cell stops early, in words ("" when it trains every epoch)."""
+    if budget.patience is None:
+        return ""
+    return f", stopped after {budget.patience} validations in a row without a new best"
+
+
 def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -> str:
     """The full protocol of a comparison, in words, with every number that defines it."""
     p, b = sweep.probe, sweep.supervised
@@ -139,8 +147,8 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **supervised(X)**: X's architecture from fresh weights, trained end to end with a linear head on each subset:
   Adam (lr {b.lr}, weight decay {b.weight_decay}), {b.max_epochs} epochs of at least {b.min_steps_per_epoch} batches of
   {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz, {augmentation(data)};
-  validated every {b.val_every_n_epochs} epoch(s), the best validation epoch kept;
-  chunk logits averaged per clip.
+  validated every {b.val_every_n_epochs} epoch(s){stopping(b)}, the best validation epoch kept;
+  chunk logits averaged per clip{"; the audio decoded and resampled once per sweep, 16-bit" if b.decode_once else ""}.
 - **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
   when linear).
 - **Software**: ssl_mir {ssl_mir.__version__}, torch {torch.__version__}, Python {platform.python_version()},

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import EarlyStopping
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
@@ -17,6 +19,8 @@ from ssl_mir.encoders.base import Encoder
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC, ClipEvaluator, ClipScoring
 from ssl_mir.memory_format import ChannelsLast
 from ssl_mir.optim import build_optimizers
+
+log = logging.getLogger(__name__)
 
 
 class Supervised(SeededDraws, ClipScoring, ChannelsLast, pl.LightningModule):
@@ -67,13 +71,16 @@ class Supervised(SeededDraws, ClipScoring, ChannelsLast, pl.LightningModule):
 
 
 class BestWeights(pl.Callback):
-    """Keep, in memory, the weights of the epoch with the best monitored value, and restore them when fit ends."""
+    """Keep, in memory, the weights of the epoch with the best monitored value, and restore them when fit ends;
+    `history` holds every validation's value."""
 
     def __init__(self, monitor: str) -> None:
         self.monitor, self.best, self.state = monitor, -float("inf"), None
+        self.history: list[float] = []
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         value = float(trainer.callback_metrics[self.monitor])
+        self.history.append(value)
         if value >= self.best:  # on ties the later, longer-trained epoch
             self.best = value
             self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
@@ -88,7 +95,9 @@ class SupervisedBudget:
     """How a comparison trains the supervised baseline on each labeled subset.
 
     Adam for `max_epochs` epochs of at least `min_steps_per_epoch` batches of random crops, the weights of the best
-    validation epoch kept: the model selection the probes get.
+    validation epoch kept: the model selection the probes get. With `patience`, training stops once that many
+    validations in a row have not beaten the best, as the probes' early stopping does; the best epoch is still the
+    one kept, so the result changes only where a later epoch would have beaten it.
 
     Args:
         max_epochs: passes over the subset.
@@ -96,6 +105,9 @@ class SupervisedBudget:
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
         val_every_n_epochs: validate (and so select) every this many epochs; validation can cost as much as training.
+        patience: stop after this many validations without a new best (None: train all `max_epochs`).
+        decode_once: read the corpus decoded and resampled once per sweep, as 16-bit samples in the cache folder,
+            rather than decoding every training crop in every epoch.
     """
 
     max_epochs: int = 20
@@ -103,6 +115,23 @@ class SupervisedBudget:
     lr: float = 1e-3
     weight_decay: float = 0.0
     val_every_n_epochs: int = 1
+    patience: int | None = None
+    decode_once: bool = True
+
+    def __post_init__(self) -> None:
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"supervised.patience must be at least 1 validation (or null), got {self.patience}")
+
+
+def supervised_trainer(budget: SupervisedBudget, monitor: str, accelerator: str = "auto",
+                       precision: str | int | None = None) -> pl.Trainer:
+    """A quiet Trainer for one supervised cell: `BestWeights` on `monitor`, and early stopping with a patience."""
+    callbacks: list[pl.Callback] = [BestWeights(monitor)]
+    if budget.patience is not None:
+        callbacks.append(EarlyStopping(monitor, patience=budget.patience, mode="max", check_on_train_epoch_end=False))
+    return pl.Trainer(max_epochs=budget.max_epochs, accelerator=accelerator, devices=1, precision=precision,
+                      logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                      num_sanity_val_steps=0, callbacks=callbacks, check_val_every_n_epoch=budget.val_every_n_epochs)
 
 
 def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: SupervisedBudget, accelerator: str = "auto",
@@ -114,11 +143,10 @@ def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: Supervis
     data.min_steps_per_epoch = budget.min_steps_per_epoch
     optimizer = functools.partial(torch.optim.Adam, lr=budget.lr, weight_decay=budget.weight_decay)
     model = Supervised(encoder, data.target_task, optimizer)
-    monitor = f"val/{PRIMARY_METRIC[model.task.kind]}"
-    trainer = pl.Trainer(max_epochs=budget.max_epochs, accelerator=accelerator, devices=1, precision=precision,
-                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0, callbacks=[BestWeights(monitor)],
-                         check_val_every_n_epoch=budget.val_every_n_epochs)
+    trainer = supervised_trainer(budget, f"val/{PRIMARY_METRIC[model.task.kind]}", accelerator, precision)
     trainer.fit(model, datamodule=data)
+    best = next(c for c in trainer.callbacks if isinstance(c, BestWeights))
+    log.info("supervised %s, fraction %g, seed %d: %d epochs, validation %s %s", data.target, data.label_fraction, seed,
+             trainer.current_epoch, best.monitor, [round(v, 4) for v in best.history])
     scores = trainer.test(model, datamodule=data, verbose=False)[0]
     return {k.removeprefix("test/"): float(v) for k, v in scores.items()}

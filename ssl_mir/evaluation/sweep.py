@@ -2,13 +2,17 @@
 
 Frozen encoders are embedded once per chunk length, on the full training split, and every fraction, seed and layer
 probes a subset of those embeddings; `random:` encoders are re-drawn, and so re-embedded, per seed. A
-`supervised:` entry trains that architecture end to end on each labeled subset. For a given task, fraction and seed
-every entry sees the same training clips (data.fractions).
+`supervised:` entry trains that architecture end to end on each labeled subset, reading every training clip in every
+epoch: a sweep with one decodes and resamples the corpus once, into a decoded cache (data.decoded_cache), unless the
+data names its own cache or streams shards. For a given task, fraction and seed every entry sees the same training
+clips (data.fractions).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -79,8 +83,32 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
               cache_dir: str | Path | None = None, show_progress: bool = True,
               journal: Journal | None = None) -> list[Result]:
     """Evaluate every entry of `sweep` on `data`; returns one row per encoder, task, fraction, seed, layer, metric.
-    With a `journal`, each cell is recorded as it finishes and the cells it already holds are not computed again."""
+    With a `journal`, each cell is recorded as it finishes and the cells it already holds are not computed again.
+    Decoded audio, when `supervised:` entries call for it, is kept under `cache_dir`/decoded (or for this call only
+    when `cache_dir` is None)."""
     sweep.check(data)
+    with decoded_once(sweep, data, cache_dir) as data:
+        return _run_cells(sweep, data, accelerator, precision, cache_dir, show_progress, journal)
+
+
+@contextmanager
+def decoded_once(sweep: Sweep, data: LabeledDataModule, cache_dir: str | Path | None) -> Iterator[LabeledDataModule]:
+    """`data` reading a decoded cache when the sweep trains `supervised:` entries (and `supervised.decode_once`) and
+    the data has none of its own and reads files: such a cell otherwise decodes and resamples each training crop in
+    every epoch."""
+    if (not sweep.supervised.decode_once or data.decoded_cache is not None or data.streaming is not None
+            or not any(s.startswith(SUPERVISED_PREFIX) for s in sweep.encoders)):
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="ssl_mir_decoded_") as scratch:
+        folder = Path(cache_dir) / "decoded" if cache_dir is not None else Path(scratch)
+        log.info("supervised entries read every training clip in every epoch: decoding the corpus once, into %s",
+                 folder)
+        yield data.with_decoded_cache(str(folder))
+
+
+def _run_cells(sweep: Sweep, data: LabeledDataModule, accelerator: str, precision: str | int | None,
+               cache_dir: str | Path | None, show_progress: bool, journal: Journal | None) -> list[Result]:
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # hundreds of small fits: keep the console quiet
     tasks = sweep.task_names(data)
     seeds = sweep.probe.seeds
