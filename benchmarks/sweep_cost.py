@@ -1,7 +1,7 @@
 """What a sweep's supervised cells cost before and after decoding once and stopping on a plateau, in one run, and
 whether any cell's result changed.
 
-    .venv/bin/python benchmarks/sweep_cost.py                     # the demo's 18 supervised cells, 16 kHz WAV
+    .venv/bin/python benchmarks/sweep_cost.py --patience 3      # the demo's 18 supervised cells, 16 kHz WAV
     .venv/bin/python benchmarks/sweep_cost.py --mp3 --tasks collection --seeds 0   # the same files as 44.1 kHz MP3
 
 The cells are the demo's `supervised:` entry (configs/compare/pieces.yaml and configs/data/pieces_labeled.yaml: 20
@@ -96,7 +96,8 @@ def main() -> None:
     keep_freed_memory()  # as every ssl-mir command does (ssl_mir.allocator)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default="runs/demo/pretrain/encoder", help="an exported encoder (its network)")
-    parser.add_argument("--patience", type=int, default=3, help="validations without a new best, after")
+    parser.add_argument("--patience", type=int, default=None, help="validations without a new best, after (default: "
+                        "none, every epoch trained, so that only the decoding differs)")
     parser.add_argument("--tasks", nargs="+", default=None, help="default: the compare config's")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the probe config's")
     parser.add_argument("--mp3", action="store_true", help="read the labeled set as 44.1 kHz stereo MP3")
@@ -125,7 +126,7 @@ def main() -> None:
     cells = len(histories)
     print(f"{cells} supervised cells{' (MP3 44.1 kHz stereo)' if args.mp3 else ''}, seeds {seeds}")
     print(f"before (files, every epoch)              {t_before:7.1f} s")
-    print(f"after  (decoded once, patience {args.patience})        {t_after:7.1f} s   {t_before / t_after:.2f}x faster")
+    print(f"after  (decoded once, patience {args.patience})     {t_after:7.1f} s   {t_before / t_after:.2f}x faster")
     print(f"cells whose test scores changed: {len({k[:3] for k in changed})} of {cells}"
           + "".join(f"\n  {k}: {s_before[k]:.4f} -> {s_after[k]:.4f}" for k in sorted(changed)))
     every = before.val_every_n_epochs
