@@ -87,7 +87,8 @@ def main() -> None:
     print(f"config: {args.config}  batch {batch} x {data.n_views} views x {data.crop_samples} samples, "
           f"precision {precision}, on {accelerator}, {args.num_workers} worker(s), "
           f"{torch.get_num_threads()} torch threads, "
-          f"decoded cache {data.decoded_cache}, augmentation {augment}")
+          f"decoded cache {data.decoded_cache}{' (crops cut on the device)' if data.device_crops else ''}, "
+          f"augmentation {augment}")
     print(f"full step      : {batch / full:7.1f} clips/s  ({full:.2f} s/step)")
     print(f"model-only step: {batch / only[precision]:7.1f} clips/s  ({only[precision]:.2f} s/step)")
     print(f"ratio full / model-only throughput: {only[precision] / full:.2f}")

@@ -12,6 +12,7 @@ from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import warn_pretraining
 from ssl_mir.data.audio import MAX_AMPLITUDE
 from ssl_mir.data.datasets import CropDataset, WaveTransform
+from ssl_mir.data.decoded import ResidentCache
 from ssl_mir.data.labeled import LabeledDataModule
 from ssl_mir.data.manifest import Manifest, OnBadFile
 from ssl_mir.data.pipeline import Pipeline, loader
@@ -48,6 +49,9 @@ class PretrainDataModule(Pipeline):
             among ranks and workers with no clip twice (`data.streaming`).
         streaming_cache: where streamed chunks are cached (None: litdata's default folder).
         max_cache_size: the bound of that cache, e.g. "50GB".
+        device_crops: hold the decoded cache in the accelerator's memory and cut the crops there: the workers only
+            locate each crop, and no audio crosses to the device per step (for corpora that fit: at most half its
+            free memory). Needs `decoded_cache`, and augmentation on the device or none.
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class PretrainDataModule(Pipeline):
         streaming: str | None = None,
         streaming_cache: str | None = None,
         max_cache_size: str = "50GB",
+        device_crops: bool = False,
     ) -> None:
         super().__init__()
         if streaming is not None and pool_fraction < 1.0:
@@ -81,7 +86,9 @@ class PretrainDataModule(Pipeline):
         self.on_bad_file = on_bad_file
         self.max_channels = max_channels
         self.max_amplitude = max_amplitude
-        self._set_pipeline(augment, decoded_cache, num_workers, manifest, streaming, streaming_cache, max_cache_size)
+        self._set_pipeline(augment, decoded_cache, num_workers, manifest, streaming, streaming_cache, max_cache_size,
+                           device_crops)
+        self._resident: ResidentCache | None = None
         warn_pretraining(self.transforms)
 
     @cached_property
@@ -122,10 +129,19 @@ class PretrainDataModule(Pipeline):
         if self.streaming:
             self.train_set = self.stream(self.n_views, self.worker_augment)
         else:
+            reader = self.decoded.span if self.device_crops else self.reader  # spans: cut in `cut_on_device`
             self.train_set = CropDataset(self.manifest.rows, self.sample_rate, self.crop_samples, self.n_views,
-                                         self.worker_augment, reader=self.reader)
+                                         self.worker_augment, reader=reader)
         if len(self.train_set) < self.batch_size:
             raise ValueError(f"{self.manifest_path}: {len(self.train_set)} clips is fewer than batch_size {self.batch_size}")
+
+    def cut_on_device(self, batch: dict) -> dict:
+        if self.device_crops and "views" in batch and not batch["views"].is_floating_point():
+            spans = batch["views"]  # (B, V, 3): where each crop lies in the decoded cache
+            if self._resident is None or self._resident.samples.device != spans.device:
+                self._resident = self.decoded.resident(spans.device)
+            batch["views"] = self._resident.crops(spans, self.crop_samples)  # (B, V, S)
+        return batch
 
     def train_dataloader(self) -> DataLoader:
         # Full batches only: the contrastive loss assumes the same batch size on every rank.

@@ -56,11 +56,15 @@ class Pipeline(pl.LightningDataModule, ABC):
 
     def _set_pipeline(self, augment: Augmentation | None, decoded_cache: str | None, num_workers: int | None,
                       manifest: str | None = None, streaming: str | None = None, streaming_cache: str | None = None,
-                      max_cache_size: str = "50GB") -> None:
+                      max_cache_size: str = "50GB", device_crops: bool = False) -> None:
         if (manifest is None) == (streaming is None):
             raise ValueError("set one of data.manifest (files) and data.streaming (a shard folder or URL)")
         if streaming is not None and decoded_cache is not None:
             raise ValueError("data.decoded_cache works on files; leave it out with data.streaming")
+        if device_crops and (decoded_cache is None or (augment is not None and augment.backend == "cpu")):
+            raise ValueError("data.device_crops cuts crops from the decoded cache on the device: it needs "
+                             "data.decoded_cache, and augmentation on the device (augment.backend: device) or none")
+        self.device_crops = device_crops
         self.manifest_path = manifest or streaming
         self.streaming, self.streaming_cache, self.max_cache_size = streaming, streaming_cache, max_cache_size
         self.augment = augment
@@ -88,9 +92,15 @@ class Pipeline(pl.LightningDataModule, ABC):
             return ShardReader(self.streaming, self.streaming_cache, self.max_cache_size)
         if self.decoded_cache is None:
             return read_crop
+        return self.decoded.read
+
+    @cached_property
+    def decoded(self) -> DecodedCache:
+        """The decoded cache, built here for the files it lacks."""
+        assert self.decoded_cache is not None
         cache = DecodedCache(self.decoded_cache, self.sample_rate)
         cache.build(self.audio_paths())
-        return cache.read
+        return cache
 
     def with_decoded_cache(self, folder: str) -> Pipeline:
         """This data read through a decoded cache in `folder` (built on first read), sharing everything else."""
@@ -99,6 +109,7 @@ class Pipeline(pl.LightningDataModule, ABC):
         other = copy.copy(self)
         other.decoded_cache = folder
         other.__dict__.pop("reader", None)
+        other.__dict__.pop("decoded", None)
         return other
 
     def epoch_sampler(self, dataset: Dataset, num_samples: int | None = None,
@@ -148,9 +159,16 @@ class Pipeline(pl.LightningDataModule, ABC):
         if self.decoded_cache is not None:
             self.reader  # noqa: B018  (builds the cache once, before the ranks set up)
 
+    def cut_on_device(self, batch: dict) -> dict:
+        """The batch with the crops its workers only located cut on its device (`data.device_crops` of
+        pre-training); as it is here."""
+        return batch
+
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
-        """A training batch is marked trained in its sampler (checkpoints resume after it) and augmented on the
-        device with draws seeded by (seed, epoch, batch), the same on every rank."""
+        """With `device_crops`, the batch's crops are cut on the device first. A training batch is marked trained in
+        its sampler (checkpoints resume after it) and augmented on the device with draws seeded by (seed, epoch,
+        batch), the same on every rank."""
+        batch = self.cut_on_device(batch)
         trainer = self.trainer
         if trainer is None or not trainer.training or "draw" not in batch:
             return batch

@@ -91,3 +91,32 @@ def test_data_module_reads_through_the_cache(tmp_path: Path) -> None:
         data.setup("fit")
     for i in range(4):
         assert torch.equal(cached.train_set[i]["views"], plain.train_set[i]["views"])  # 16-bit WAV at its rate
+
+
+def test_crops_cut_on_the_device_equal_the_cache_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`data.device_crops`: the workers hand over where each crop lies and the crops are cut from the shards held in
+    device memory (here the CPU's): the same values as reading the cache, across shards and past a file's end."""
+    from torch.utils.data import default_collate
+
+    from ssl_mir.data import decoded
+
+    monkeypatch.setattr(decoded, "SHARD_SAMPLES", 40000)  # several shards: their offsets matter
+    for i in range(4):
+        write_tone(tmp_path / f"t{i}.wav", 200.0 + 100 * i, seconds=1.0 + 0.25 * i, subtype="PCM_16")
+    kw = {"crop_samples": SR // 2, "n_views": 2, "batch_size": 4, "num_workers": 0,
+          "decoded_cache": str(tmp_path / "cache")}
+    plain, device = PretrainDataModule(str(tmp_path), SR, **kw), PretrainDataModule(str(tmp_path), SR, **kw,
+                                                                                  device_crops=True)
+    for data in (plain, device):
+        data.prepare_data()
+        data.setup("fit")
+    assert len(list((tmp_path / "cache" / str(SR)).glob("shard_*.i16"))) > 1
+    spans = default_collate([device.train_set[i] for i in range(4)])
+    assert spans["views"].shape == (4, 2, 3) and not spans["views"].is_floating_point()
+    cut = device.cut_on_device(spans)["views"]  # (B, V, S)
+    assert torch.equal(cut, torch.stack([plain.train_set[i]["views"] for i in range(4)]))
+    cache, path = device.decoded, str(tmp_path / "t3.wav")  # 1.75 s: a crop from 1.5 s runs 0.25 s past the end
+    past_end = cache.resident(torch.device("cpu")).crops(cache.span(path, 1.5, 0.5, SR)[None], SR // 2)[0]
+    assert torch.equal(past_end, cache.read(path, 1.5, 0.5, SR)) and not past_end[SR // 4:].any()
+    with pytest.raises(ValueError, match="device_crops .* needs data.decoded_cache"):
+        PretrainDataModule(str(tmp_path), SR, crop_samples=SR, device_crops=True)
