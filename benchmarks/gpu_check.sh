@@ -36,6 +36,8 @@ step throughput_samplecnn 100 "$py" benchmarks/pretrain_throughput.py --trainer 
     --config configs/pretrain/simclr_samplecnn.yaml --steps "$((steps / 2))" --num_workers "$workers"
 step throughput_cnn2d_cached 150 "$py" benchmarks/pretrain_throughput.py --trainer "$trainer" --steps "$steps" \
     --num_workers "$((workers + 6))" --data.decoded_cache "$out/decoded_cache"
+step throughput_cnn2d_device 150 "$py" benchmarks/pretrain_throughput.py --trainer "$trainer" --steps "$steps" \
+    --num_workers 4 --data.decoded_cache "$out/decoded_cache" --data.device_crops true
 step masked 60 "$py" benchmarks/masked_throughput.py --device "$device" --steps "$((steps / 2))"
 step mfu 120 "$py" benchmarks/mfu.py --device "$device" --steps "$((steps / 4 + 1))"
 step ddp 100 "$py" -m ssl_mir.cli pretrain -c "$ddp" -c configs/data/synthetic.yaml \
