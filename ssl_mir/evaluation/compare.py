@@ -21,7 +21,7 @@ from ssl_mir.evaluation.probe_training import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
 from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
 from ssl_mir.evaluation.supervised import SupervisedBudget
-from ssl_mir.evaluation.sweep import Result, Sweep
+from ssl_mir.evaluation.sweep import Result, Sweep, decodes_once
 
 Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → fractions, means, stds
 
@@ -128,7 +128,8 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 
 ## Protocol
 - **Data**: `{data.manifest_path}` at {data.sample_rate} Hz; clips per split: {sizes}; {data.n_skipped} bad files
-  skipped. Test metrics are clip level, on the whole test split.
+  skipped{"; decoded and resampled once for the sweep, 16-bit (supervised.decode_once)" if decodes_once(sweep, data)
+          else ""}. Test metrics are clip level, on the whole test split.
 - **Label fractions**: {", ".join(f"{f:g}" for f in sweep.fractions)} of the training clips, drawn per seed:
   stratified per class (multiclass), iterative stratification (multilabel; Sechidis et al. 2011), uniform
   (regression); every class keeps at least one clip; every encoder and baseline gets the same clips for a given task,
@@ -148,7 +149,7 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
   Adam (lr {b.lr}, weight decay {b.weight_decay}), {b.max_epochs} epochs of at least {b.min_steps_per_epoch} batches of
   {data.batch_size} random crops of the chunk length, {data.sample_rate} Hz, {augmentation(data)};
   validated every {b.val_every_n_epochs} epoch(s){stopping(b)}, the best validation epoch kept;
-  chunk logits averaged per clip{"; the audio decoded and resampled once per sweep, 16-bit" if b.decode_once else ""}.
+  chunk logits averaged per clip.
 - **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
   when linear).
 - **Software**: ssl_mir {ssl_mir.__version__}, torch {torch.__version__}, Python {platform.python_version()},

@@ -91,13 +91,19 @@ def run_sweep(sweep: Sweep, data: LabeledDataModule, accelerator: str = "auto", 
         return _run_cells(sweep, data, accelerator, precision, cache_dir, show_progress, journal)
 
 
+def decodes_once(sweep: Sweep, data: LabeledDataModule) -> bool:
+    """Whether the sweep reads `data` through a decoded cache of its own: when it trains `supervised:` entries (and
+    `supervised.decode_once`) and the data reads files with no cache of its own. Such a cell otherwise decodes and
+    resamples each training crop in every epoch."""
+    return (sweep.supervised.decode_once and data.decoded_cache is None and data.streaming is None
+            and any(s.startswith(SUPERVISED_PREFIX) for s in sweep.encoders))
+
+
 @contextmanager
 def decoded_once(sweep: Sweep, data: LabeledDataModule, cache_dir: str | Path | None) -> Iterator[LabeledDataModule]:
-    """`data` reading a decoded cache when the sweep trains `supervised:` entries (and `supervised.decode_once`) and
-    the data has none of its own and reads files: such a cell otherwise decodes and resamples each training crop in
-    every epoch."""
-    if (not sweep.supervised.decode_once or data.decoded_cache is not None or data.streaming is not None
-            or not any(s.startswith(SUPERVISED_PREFIX) for s in sweep.encoders)):
+    """`data`, read through a decoded cache (under `cache_dir`, or a scratch folder) when `decodes_once`; every entry
+    of the sweep then reads it."""
+    if not decodes_once(sweep, data):
         yield data
         return
     with tempfile.TemporaryDirectory(prefix="ssl_mir_decoded_") as scratch:

@@ -46,6 +46,8 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     assert "non-overlapping chunks (instrument 0.5 s)" in report
     assert "mean and standard deviation, for every encoder and every layer, MFCC included" in report
     assert "`probe.pooling: mean_std`" in report
+    assert "decoded and resampled once for the sweep" in report  # the supervised: entry asked for it
+    assert (tmp_path / "cache" / "decoded" / "16000" / "index.json").is_file()
     assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for figure in ("map", "confusion"):
