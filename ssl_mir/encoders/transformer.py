@@ -17,7 +17,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from ssl_mir.augment.spectrogram import SpecAugment
 from ssl_mir.encoders.base import Encoder
@@ -48,20 +47,17 @@ def grid_positions(grid: Grid, dim: int) -> torch.Tensor:
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> torch.Tensor:
     """Scaled dot-product attention, (B, H, N, d) each.
 
-    On a GPU, torch's choice of kernel. On a CPU in bf16 or fp16 (under autocast), written out: scores, softmax and
-    the product with v in the inputs' dtype (torch's CPU softmax accumulates in fp32 and rounds once, as an fp32
-    softmax cast back would). torch's math backend upcasts everything to fp32 on a CPU and its flash kernel's
-    backward is slower still: forward and backward measured 2-3x faster this way at these lengths (a few hundred
-    tokens; benchmarks/RESULTS.md, "MAE's mask skipping"). On a CPU in fp32: torch's math backend, 1.11-1.25x
-    faster per training step than the flash kernel ("MFU on this CPU").
+    On a CPU in bf16 or fp16 (under autocast), written out: scores, softmax and the product with v in the inputs'
+    dtype (torch's CPU softmax accumulates in fp32 and rounds once, as an fp32 softmax cast back would). torch's math
+    backend upcasts everything to fp32 on a CPU and its flash kernel's backward is slower still: forward and backward
+    measured 1.9-3.0x faster than the math backend at these lengths (a few hundred tokens; benchmarks/attention.py).
+    Elsewhere, fp32 on a CPU included, torch's choice of kernel (on a CPU in fp32 its flash kernel, the fastest
+    there in the same benchmark).
     """
-    if q.device.type != "cpu":
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
-    if q.dtype in (torch.bfloat16, torch.float16):
+    if q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16):
         scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, H, N, N)
         return F.dropout(scores.softmax(dim=-1), dropout_p) @ v  # (B, H, N, d)
-    with sdpa_kernel(SDPBackend.MATH):
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
 
 
 class Block(nn.Module):

@@ -63,8 +63,8 @@ def test_bad_geometry_is_a_clear_error() -> None:
 
 
 def test_cpu_attention_is_the_textbook_formula_in_fp32_and_bf16() -> None:
-    """softmax(QKᵀ/√d)V with its gradients: in fp32 (torch's math backend) and in bf16 (written out), against the
-    formula in fp64; dropout applies to the attention weights."""
+    """softmax(QKᵀ/√d)V with its gradients: in fp32 (torch's kernel) and in bf16 (written out), against the formula in
+    fp64; dropout applies to the attention weights."""
     import math
 
     from ssl_mir.encoders.transformer import attention
