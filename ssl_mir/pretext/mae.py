@@ -64,9 +64,10 @@ class MAE(PretextModule):
         self.normalise_targets = normalise_targets
         self.decoder = MAEDecoder(encoder.token_dim, encoder.patch_dim, decoder_dim, decoder_depth, decoder_heads)
 
-    def encode_visible(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
-        """The encoder over the visible patches only: masked patches never enter it. (B, N, P) → (B, n, D)."""
-        return self.encoder.encode_patches(patches, grid, keep_indices(mask))  # type: ignore[operator]  # (B, n, D)
+    def encode_visible(self, patches: torch.Tensor, grid: tuple[int, int], keep: torch.Tensor) -> torch.Tensor:
+        """The encoder over the visible patches (grid indices `keep`, (B, n)) only: masked patches never enter it.
+        (B, N, P) → (B, n, D)."""
+        return self.encoder.encode_patches(patches, grid, keep)  # type: ignore[operator]  # (B, n, D)
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, S) → predicted patches (B, m, P) and their input patches (B, m, P): the masked patches the decoder was
@@ -75,9 +76,11 @@ class MAE(PretextModule):
         mask = patch_mask(len(wave), grid, self.mask_ratio, self.masking, wave.device)  # (B, N)
         keep = keep_indices(mask)  # (B, n)
         queries = random_subset(keep_indices(~mask), self.predict_ratio)  # (B, m)
-        pred = self.decoder(self.encode_visible(patches, grid, mask), keep, queries, grid)  # (B, n + m, P)
-        scored = queries if queries.shape[1] else keep
-        pred = pred[:, keep.shape[1]:] if queries.shape[1] else pred
+        pred = self.decoder(self.encode_visible(patches, grid, keep), keep, queries, grid)  # (B, n + m, P)
+        if queries.shape[1]:
+            scored, pred = queries, pred[:, keep.shape[1]:]  # (B, m), (B, m, P)
+        else:
+            scored = keep  # nothing masked: every patch is scored
         return pred, patches.gather(1, scored[..., None].expand(-1, -1, patches.shape[-1]))
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
