@@ -86,25 +86,20 @@ def equalizer_response(freqs: torch.Tensor, centers: torch.Tensor, gains_db: tor
 
 def delay(x: torch.Tensor, shift: torch.Tensor, volume: float) -> torch.Tensor:
     """Add one echo `shift` samples later at `volume`, normalised: (x + v · x(t - d)) / (1 + v). (N, S) → (N, S).
-    Rows are grouped by shift (a delay grid has a handful of values), and each group adds a shifted slice."""
-    s = x.shape[-1]
-    out = x / (1.0 + volume)
-    shift = shift.long().cpu()
-    for d in shift.unique().tolist():
-        if d >= s:
-            continue
-        rows = (shift == d).nonzero().flatten().to(x.device)
-        echo = x.index_select(0, rows)  # (R, S)
-        out[rows, d:] += (volume / (1.0 + volume)) * echo[:, :s - d]
-    return out
+    One gather for all rows whatever their shifts, so no shift is read back to the host (a sync on an accelerator)."""
+    source = torch.arange(x.shape[-1], device=x.device) - shift.to(x.device).long().unsqueeze(-1)  # (N, S)
+    before = source < 0  # the echo has not started yet
+    echo = torch.gather(x, -1, source.clamp_(min=0)).masked_fill_(before, 0.0)  # (N, S) x(t - d), 0 for t < d
+    return torch.add(x / (1.0 + volume), echo, alpha=volume / (1.0 + volume))
 
 
-def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Tensor) -> torch.Tensor:
+def reverb(x: torch.Tensor, sample_rate: int, rt60: torch.Tensor, wet: torch.Tensor, max_rt60: float) -> torch.Tensor:
     """Convolve each row with its own generated room response: Gaussian noise decaying by 60 dB over the row's
-    RT60 s, unit energy; mix (1 - w) · dry + w · wet. (N, S) → (N, S)."""
+    RT60 s, unit energy; mix (1 - w) · dry + w · wet. The responses are `max_rt60` s long (zero after each row's
+    RT60): a length known on the host, not read from the rows' draws. (N, S) → (N, S)."""
     s = x.shape[-1]
     rt60 = rt60.to(x.device, torch.float32).unsqueeze(-1)  # (N, 1)
-    length = max(1, int(float(rt60.max()) * sample_rate))
+    length = max(1, int(max_rt60 * sample_rate))
     t = torch.arange(length, device=x.device) / sample_rate  # (L,)
     decay = torch.exp_(t * (-3.0 * math.log(10.0) / rt60)).mul_(t < rt60)  # (N, L) -60 dB at RT60, then 0
     ir = torch.randn(len(x), length, device=x.device).mul_(decay)

@@ -38,6 +38,12 @@ def orders(n: int, min_rolloff: int, max_rolloff: int) -> torch.Tensor:
     return torch.randint(min_rolloff // 6, max_rolloff // 6 + 1, (n,)).double()
 
 
+def on_device(params: Params, device: torch.device) -> Params:
+    """The parameters on `device`, copied without waiting: a plain host-to-device copy also waits until the device
+    has run everything queued before it (a sync), which would stall the host between the chain's kernels."""
+    return {key: value.to(device, non_blocking=True) for key, value in params.items()}
+
+
 def chunk_rows(n: int, row_bytes: int, budget: int, device: torch.device) -> int:
     """Rows per chunk when n rows of `row_bytes` each go through in chunks of at most `budget` bytes, balanced
     across the chunks, on a CPU; all n elsewhere (an accelerator wants the whole batch at once)."""
@@ -100,6 +106,16 @@ class Transform(ABC):
             x.index_copy_(0, rows, self.apply(x.index_select(0, rows), part(start), sample_rate))
         return x
 
+    def apply_masked(self, x: torch.Tensor, mask: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        """x with the rows where `mask` holds replaced by this transform applied to them, computed on every row: the
+        accelerator's path, whose shapes are the batch's whatever the draws and which reads nothing back to the host.
+        `mask` (N,) bool and `params` (one row each for all N rows; rows outside the mask hold any valid draw) are on
+        the host. (N, S) → (N, S'), the length changing only where every row is chosen (crop)."""
+        out = self.apply(x, on_device(params, x.device), sample_rate)
+        if bool(mask.all()):
+            return out
+        return torch.where(mask.to(x.device, non_blocking=True).unsqueeze(-1), out, x)
+
 
 @dataclass(frozen=True)
 class Scale(Transform):
@@ -117,3 +133,7 @@ class Scale(Transform):
         factors = torch.ones(len(x), device=x.device, dtype=x.dtype)
         factors[index] = self.factor(params, len(index)).to(factors)
         return x.mul_(factors.unsqueeze(-1))
+
+    def apply_masked(self, x: torch.Tensor, mask: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        factors = torch.where(mask, self.factor(params, len(mask)), 1.0).to(x.dtype)  # (N,) on the host
+        return x.mul_(factors.to(x.device, non_blocking=True).unsqueeze(-1))

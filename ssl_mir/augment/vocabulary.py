@@ -20,14 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-from audiomentations import (AddGaussianSNR, Gain, OneOf as AmOneOf, PitchShift as AmPitchShift, PolarityInversion,
-                             TimeStretch as AmTimeStretch)
+from audiomentations import AddGaussianSNR, Gain, PolarityInversion
+from audiomentations import OneOf as AmOneOf
+from audiomentations import PitchShift as AmPitchShift
+from audiomentations import TimeStretch as AmTimeStretch
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 
 from ssl_mir.augment import ops, vocoder
 from ssl_mir.augment.filters import BandPass, Equalizer, HighPass, LowPass
 from ssl_mir.augment.transform import Params, Scale, Transform, uniform
 from ssl_mir.augment.waveform import TorchTransform
+
 
 @dataclass(frozen=True)
 class Polarity(Scale):
@@ -113,7 +116,7 @@ class Reverb(Transform):
         return {"rt60": uniform(n, self.min_rt60, self.max_rt60), "wet": uniform(n, self.min_wet, self.max_wet)}
 
     def apply(self, x: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
-        return ops.reverb(x, sample_rate, params["rt60"].float(), params["wet"].float())
+        return ops.reverb(x, sample_rate, params["rt60"].float(), params["wet"].float(), self.max_rt60)
 
     def cpu(self) -> BaseWaveformTransform:
         return TorchTransform(self)
@@ -214,15 +217,30 @@ class OneOf(Transform):
 
     def apply_to_rows(self, x: torch.Tensor, index: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
         """Each member applies to its own rows of x in place, with no gather of the rows this choice applies to."""
-        for k, member in enumerate(self.transforms):
-            chosen = (params["choice"] == k) & params[f"{k}.applies"]  # (len(index),)
-            if not bool(chosen.any()):
-                continue
-            prefix = f"{k}."
-            own = {key[len(prefix):]: value[chosen] for key, value in params.items()
-                   if key.startswith(prefix) and key != f"{k}.applies"}
-            x = member.apply_to_rows(x, index[chosen.to(index.device)], own, sample_rate)
+        for member, chosen, own in self.members(params):
+            x = member.apply_to_rows(x, index[chosen.to(index.device)], {key: v[chosen] for key, v in own.items()},
+                                     sample_rate)
         return x
+
+    def apply_masked(self, x: torch.Tensor, mask: torch.Tensor, params: Params, sample_rate: int) -> torch.Tensor:
+        for member, chosen, own in self.members(params):
+            rows = mask & chosen
+            if bool(rows.any()):
+                x = member.apply_masked(x, rows, own, sample_rate)
+        return x
+
+    def members(self, params: Params) -> list[tuple[Transform, torch.Tensor, Params]]:
+        """(a member, the rows (bool, on the host) that chose it and where it applies, its parameters for every
+        row) for each member that some row chose."""
+        out = []
+        for k, member in enumerate(self.transforms):
+            chosen = (params["choice"] == k) & params[f"{k}.applies"]  # (n,)
+            if bool(chosen.any()):
+                prefix = f"{k}."
+                own = {key[len(prefix):]: value for key, value in params.items()
+                       if key.startswith(prefix) and key != f"{k}.applies"}
+                out.append((member, chosen, own))
+        return out
 
     def cpu(self) -> BaseWaveformTransform:
         return AmOneOf([t.cpu() for t in self.transforms], p=self.p)

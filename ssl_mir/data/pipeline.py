@@ -164,6 +164,13 @@ class Pipeline(pl.LightningDataModule, ABC):
         pre-training); as it is here."""
         return batch
 
+    def on_before_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """A training batch's `draw` read here, on the host, as three numbers: read on an accelerator, each step would
+        wait for the device to finish the step before (a sync), twice (the augmentation's seed, `SeededDraws`)."""
+        if isinstance(batch, dict) and isinstance(batch.get("draw"), torch.Tensor):
+            batch["draw"] = batch_draw(batch)
+        return batch
+
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """With `device_crops`, the batch's crops are cut on the device first. A training batch is marked trained in
         its sampler (checkpoints resume after it) and augmented on the device with draws seeded by (seed, epoch,

@@ -67,8 +67,10 @@ class Draw(NamedTuple):
 
 
 def batch_draw(batch: dict) -> tuple[int, int, int]:
-    """(seed, epoch, batch number) of a training batch, from the items' `draw` (alike for every item)."""
-    seed, epoch, number = (int(v) for v in batch["draw"][0])  # batch["draw"]: (B, 3)
+    """(seed, epoch, batch number) of a training batch, from the items' `draw` (alike for every item): the loader's
+    (B, 3) tensor, or these three numbers where `Pipeline.on_before_batch_transfer` read them before the transfer."""
+    draw = batch["draw"]
+    seed, epoch, number = (int(v) for v in (draw[0].tolist() if isinstance(draw, torch.Tensor) else draw))
     return seed, epoch, number
 
 

@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from ssl_mir.augment import transform as transform_module
@@ -91,9 +91,11 @@ class RecordViews(pl.LightningModule):
         super().__init__()
         self.weight = torch.nn.Parameter(torch.zeros(1))
         self.seen: list[torch.Tensor] = []
+        self.draws: list = []
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         self.seen.append(batch["views"].clone())
+        self.draws.append(batch["draw"])
         return (self.weight * batch["views"].mean()).sum()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -110,6 +112,7 @@ def test_training_batches_arrive_augmented(backend: str, tmp_path: Path) -> None
     pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False).fit(model, datamodule=data)
     in_workers = backend == "cpu"
+    assert model.draws[0] == (0, 0, 0)  # read on the host before the transfer: (seed, epoch, batch), no device sync
     assert (data.worker_augment is not None) == in_workers and (data.batch_augment is not None) != in_workers
     clips = torch.stack([read_audio(p, SR) for p in paths])
     seen = model.seen[0]  # (4, 2, S)
@@ -121,11 +124,12 @@ def test_training_batches_arrive_augmented(backend: str, tmp_path: Path) -> None
     assert any(torch.allclose(first, c) for c in clips)
 
 
-def test_ranks_apply_their_slice_of_the_global_draws() -> None:
+@pytest.mark.parametrize("masked", [False, True])
+def test_ranks_apply_their_slice_of_the_global_draws(masked: bool) -> None:
     """Two ranks seeded alike augment their halves exactly as one process augments the whole batch."""
     chain = BatchAugment(parse([{"name": "polarity", "p": 0.5}, {"name": "gain", "p": 0.5},
                                 {"name": "one_of", "p": 0.7, "transforms": [{"name": "lowpass"}, {"name": "delay"}]},
-                                {"name": "pitch_shift", "p": 0.5}, {"name": "crop", "samples": 12000}]), SR)
+                                {"name": "pitch_shift", "p": 0.5}, {"name": "crop", "samples": 12000}]), SR, masked)
     x = 0.1 * torch.randn(8, SR)
     torch.manual_seed(3)
     whole = chain(x)
@@ -169,3 +173,48 @@ def test_row_chunks_on_a_cpu_give_the_one_call_result(entry: dict, monkeypatch: 
     some = transform.apply_to_rows(x.clone(), rows, {k: v[rows] for k, v in params.items()}, SR)
     torch.testing.assert_close(some[rows], whole[rows])
     assert torch.equal(some[[0, 3, 5]], x[[0, 3, 5]])
+
+
+DETERMINISTIC = [e for e in EVERY if e["name"] not in ("noise", "reverb")]  # no noise of their own
+
+
+@pytest.mark.parametrize("entry", DETERMINISTIC, ids=lambda e: e["name"])
+def test_the_masked_path_equals_the_chosen_rows_path(entry: dict) -> None:
+    """Every row computed and the chosen ones kept (accelerators) gives the chosen rows' result from the same draws
+    (up to the FFT's rounding, which depends on how many rows it transforms), and the other rows untouched."""
+    entry = {**entry, "p": 0.5} if entry["name"] != "crop" else entry
+    x = 0.1 * torch.randn(8, SR)
+    out = {}
+    for masked in (False, True):
+        torch.manual_seed(4)
+        out[masked] = BatchAugment(parse([entry]), SR, masked=masked)(x)
+    torch.testing.assert_close(out[True], out[False], rtol=1e-5, atol=1e-6)
+    if entry["name"] != "crop":
+        assert torch.equal((out[True] != x).any(dim=1), (out[False] != x).any(dim=1))
+        changed = (out[True] != x).any(dim=1)
+        assert 0 < int(changed.sum()) < 8  # some rows chosen, some not, at this seed
+
+
+def test_the_masked_path_keeps_noise_to_the_chosen_rows_and_is_seeded() -> None:
+    chain = BatchAugment(parse([{"name": "noise", "p": 0.5}, {"name": "reverb", "p": 0.5}]), SR, masked=True)
+    x = 0.1 * torch.randn(64, SR)
+    torch.manual_seed(2)
+    a = chain(x)
+    torch.manual_seed(2)
+    b = chain(x)
+    assert torch.equal(a, b)
+    untouched = (a == x).all(dim=1)
+    assert 5 < int(untouched.sum()) < 30  # about a quarter of the rows drew neither
+    torch.manual_seed(2)
+    chosen_rows = BatchAugment(chain.transforms, SR, masked=False)(x)
+    assert torch.equal(untouched, (chosen_rows == x).all(dim=1))  # the same draws chose the same rows
+
+
+def test_the_masked_path_reads_nothing_back_from_the_device() -> None:
+    """On "meta" tensors (shapes, no values) any value read back to the host raises, and so does a shape that
+    depends on values: the whole vocabulary runs there, so an accelerator never waits on the chain's values."""
+    chain = BatchAugment(parse([{**e, "p": 0.5} if e["name"] != "crop" else e for e in EVERY]), SR)
+    x = torch.empty(16, SR, device="meta")
+    assert chain(x).shape == (16, 8000)
+    with pytest.raises((RuntimeError, NotImplementedError)):  # the test has power: the other path does read back
+        BatchAugment(chain.transforms, SR, masked=False)(x)

@@ -127,7 +127,7 @@ def test_reverb_tail_decays_by_60_db_over_rt60() -> None:
     x = torch.zeros(2, SR * 2)
     x[:, 0] = 1.0
     torch.manual_seed(0)
-    y = ops.reverb(x, SR, torch.tensor([0.3, 0.9]), torch.tensor([1.0, 1.0]))
+    y = ops.reverb(x, SR, torch.tensor([0.3, 0.9]), torch.tensor([1.0, 1.0]), max_rt60=1.0)
     for row, rt60 in zip(y, (0.3, 0.9)):
         energy = row.pow(2)
         early = energy[: int(0.05 * SR)].mean()
