@@ -7,6 +7,7 @@ module prefixes are imported. Loading is strict, so a renamed or missing weight 
 from __future__ import annotations
 
 import json
+import math
 import platform
 import subprocess
 from collections.abc import Iterable
@@ -23,6 +24,14 @@ from ssl_mir.encoders.base import Encoder
 FORMAT = "ssl_mir.encoder/1"
 WEIGHTS = "encoder.safetensors"
 CONFIG = "encoder.json"
+
+
+def all_finite(tensors: Iterable[torch.Tensor | None]) -> bool:
+    """Whether every floating-point tensor is free of NaNs and infinities, read back once for all of them (their
+    largest magnitudes, taken together by foreach kernels): one check per tensor would make an accelerator's host wait
+    once per tensor."""
+    floats = [t.detach() for t in tensors if t is not None and t.is_floating_point()]
+    return not floats or bool(torch.isfinite(torch.nn.utils.get_total_norm(floats, math.inf)))
 
 
 def non_finite(named: Iterable[tuple[str, torch.Tensor | None]]) -> list[str]:

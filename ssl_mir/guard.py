@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 
 from ssl_mir.errors import RunFailedError
-from ssl_mir.export import non_finite
+from ssl_mir.export import all_finite, non_finite
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,9 @@ class NonFiniteGuard(pl.Callback):
                                  optimizer: torch.optim.Optimizer) -> None:
         if "16-mixed" == str(trainer.precision):  # fp16's grad scaler skips such steps itself
             return
-        bad = non_finite((n, p.grad) for n, p in pl_module.named_parameters())
-        if not bad:
+        if all_finite(p.grad for p in pl_module.parameters()):  # one read-back per step
             return
+        bad = non_finite((n, p.grad) for n, p in pl_module.named_parameters())
         step = trainer.global_step
         if self.on_nonfinite == "skip" and self.skipped < self.max_skips:
             self.skipped += 1

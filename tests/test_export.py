@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ssl_mir.encoders import ShortChunkCNN
-from ssl_mir.export import load_encoder, save_encoder
+from ssl_mir.export import all_finite, load_encoder, non_finite, save_encoder
 from tests.encoder_zoo import EVERY_FAMILY, FAMILY_IDS
 
 
@@ -51,3 +52,16 @@ def test_an_encoder_with_non_finite_weights_is_never_exported(tmp_path: Path) ->
                                          r"\(layers.1.1.running_var\)"):
         save_encoder(encoder, tmp_path / "enc")
     assert not (tmp_path / "enc").exists()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_all_finite_finds_one_bad_value_among_many_tensors(bad: float) -> None:
+    """One read-back for all the tensors (what the divergence guard checks each step) finds a single bad value in
+    any of them, in any float dtype; integer tensors and missing gradients are left out."""
+    tensors = [torch.randn(3, 4), None, torch.randn(7).bfloat16(), torch.arange(5), torch.randn(2, 2, 2).double()]
+    assert all_finite(tensors) and all_finite([]) and all_finite([torch.arange(3)])
+    for i in (0, 2, 4):
+        broken = [t.clone() if t is not None else None for t in tensors]
+        broken[i].view(-1)[-1] = bad
+        assert not all_finite(broken)
+        assert non_finite(enumerate(broken)) == [i]
