@@ -12,11 +12,12 @@ between ranks too, and the ranks' generators stay in step whatever each rank app
 
 Two paths apply the same draws. On a CPU a transform runs on the rows it applies to only (gathered, in chunks that
 stay in cache, and scattered back), which saves arithmetic. On an accelerator it runs on every row and
-`torch.where` keeps the rows it applies to (`Transform.apply_masked`): more arithmetic, which such a device does not
-notice at these sizes, but fewer kernels, shapes that do not depend on the draws, and nothing read back to the host
-or copied to the device with a wait. At the demo's batch the chain is bound there by launching kernels and by those
-waits, not by arithmetic (benchmarks/RESULTS.md). Both paths give the same output for the same seed, except for the
-noise that noise and reverb generate: the accelerator's path generates it for every row.
+`torch.where` keeps the rows it applies to (`Transform.apply_masked`): more arithmetic, but no gather or scatter,
+shapes that do not depend on the draws, and nothing read back to the host or copied to the device with a wait. On an
+H200 the chain once cost as much as a model step at the demo's batch, far more than its arithmetic should take there:
+the host launching kernels and waiting for the device is what counts (benchmarks/RESULTS.md). Both paths give the
+same output for the same seed, except for the noise that noise and reverb generate: the accelerator's path generates
+it for every row.
 """
 
 from __future__ import annotations
