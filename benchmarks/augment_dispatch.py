@@ -18,10 +18,10 @@ import argparse
 import collections
 import statistics
 import time
-import warnings
 
 import torch
 import yaml
+from cuda_syncs import synchronizations
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ssl_mir.augment.batch import BatchAugment
@@ -49,7 +49,6 @@ class CountKernels(TorchDispatchMode):
             if func in (torch.ops.aten._to_copy.default, torch.ops.aten.copy_.default) and host_input:
                 waits = not (kwargs.get("non_blocking") or (len(args) > 2 and args[2]))
                 self.counts["copies to the device, waiting (syncs)" if waits else "copies to the device"] += 1
-
         else:
             self.counts["host operators"] += 1
         return out
@@ -71,15 +70,9 @@ def counts(chain: BatchAugment, batch: int, samples: int, batches: int) -> str:
 
 def cuda_syncs(chain: BatchAugment, x: torch.Tensor) -> int:
     """The chain's synchronizing CUDA calls on one batch, as torch's sync debug mode reports them."""
-    torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("warn")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            chain(x)
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
+    with synchronizations() as places:
+        chain(x)
+    return sum(places.values())
 
 
 def seconds(chain: BatchAugment, x: torch.Tensor) -> float:

@@ -12,16 +12,42 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import sys
 import tempfile
 import traceback
 import warnings
+from collections.abc import Iterator
 
 import torch
 
 from ssl_mir.cli import main as ssl_mir
 
 OURS = "/ssl_mir/"
+
+
+@contextlib.contextmanager
+def synchronizations() -> Iterator[collections.Counter[str]]:
+    """Counts, by place, the synchronizing CUDA calls made inside the block (torch's sync debug mode): the place is
+    the innermost frame in ssl_mir that led to it, or else Lightning's, or else where torch warned."""
+    places: collections.Counter[str] = collections.Counter()
+
+    def note(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 (warnings' hook)
+        if "synchroniz" in str(message):
+            stack = traceback.extract_stack()[:-1]
+            frames = ([f for f in stack if OURS in f.filename] or [f for f in stack if "lightning" in f.filename]
+                      or [traceback.FrameSummary(filename, lineno, "?")])
+            places[f"{frames[-1].filename}:{frames[-1].lineno} {frames[-1].name}"] += 1
+
+    torch.cuda.synchronize()  # what was queued before the block is not counted
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = note
+            yield places
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def main() -> None:
@@ -36,23 +62,8 @@ def main() -> None:
     command = ["pretrain", "-c", "configs/trainer/gpu_bf16.yaml", "-c", "configs/data/synthetic.yaml",
                "-c", "configs/pretrain/simclr_cnn2d.yaml", *args.extra, "--trainer.max_epochs", "-1",
                "--trainer.max_steps", str(args.steps), "--trainer.default_root_dir", root, "--log_to", "csv"]
-    places: collections.Counter[str] = collections.Counter()
-
-    def note(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 (warnings' hook)
-        if "synchroniz" in str(message):  # the innermost frame of ours, or else Lightning's, that led to it
-            frames = [f for f in traceback.extract_stack()[:-1] if OURS in f.filename] or \
-                     [f for f in traceback.extract_stack()[:-1] if "lightning" in f.filename] or \
-                     [traceback.FrameSummary(filename, lineno, "?")]
-            places[f"{frames[-1].filename}:{frames[-1].lineno} {frames[-1].name}"] += 1
-
-    torch.cuda.set_sync_debug_mode("warn")
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = note
-        try:
-            ssl_mir(command)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+    with synchronizations() as places:
+        ssl_mir(command)
     print(f"ssl-mir {' '.join(command)}")
     print(f"syncs: {sum(places.values())} in {args.steps} steps and the run around them, at {len(places)} places")
     for place, count in places.most_common(args.top):

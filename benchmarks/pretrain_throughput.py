@@ -32,19 +32,16 @@ class StepTimer(pl.Callback):
     def __init__(self, warmup: int) -> None:
         self.warmup, self.stamps = warmup, []
 
-    def stamp(self, pl_module: pl.LightningModule) -> None:
-        if pl_module.device.type == "cuda":
+    def stamp(self, pl_module: pl.LightningModule, wait: bool) -> None:
+        if wait and pl_module.device.type == "cuda":
             torch.cuda.synchronize(pl_module.device)
         self.stamps.append(time.perf_counter())
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if len(self.stamps) == self.warmup:
-            self.stamp(pl_module)
-        else:
-            self.stamps.append(time.perf_counter())
+        self.stamp(pl_module, wait=len(self.stamps) == self.warmup)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self.stamp(pl_module)
+        self.stamp(pl_module, wait=True)
 
     def seconds_per_step(self) -> float:
         s = self.stamps[self.warmup:]
