@@ -22,36 +22,12 @@ import time
 import torch
 import yaml
 from cuda_syncs import synchronizations
-from torch.utils._python_dispatch import TorchDispatchMode
+from device_work import CountKernels
 
 from ssl_mir.augment.batch import BatchAugment
 from ssl_mir.augment.vocabulary import parse
 
 PATHS = {"chosen rows": False, "masked": True}
-
-
-class CountKernels(TorchDispatchMode):
-    """Counts operators on "meta" tensors (device kernels) and host → device copies with and without waiting."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.last = None  # the operator dispatched last
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 (torch's signature)
-        kwargs = kwargs or {}
-        self.last = func
-        out = func(*args, **kwargs)
-        tensors = [t for t in (*args, *kwargs.values(), out) if isinstance(t, torch.Tensor)]
-        if any(t.device.type == "meta" for t in tensors):
-            self.counts["device views (no kernel)" if func.is_view else "device kernels"] += 1
-            host_input = any(t.device.type == "cpu" for t in args if isinstance(t, torch.Tensor))
-            if func in (torch.ops.aten._to_copy.default, torch.ops.aten.copy_.default) and host_input:
-                waits = not (kwargs.get("non_blocking") or (len(args) > 2 and args[2]))
-                self.counts["copies to the device, waiting (syncs)" if waits else "copies to the device"] += 1
-        else:
-            self.counts["host operators"] += 1
-        return out
 
 
 def counts(chain: BatchAugment, batch: int, samples: int, batches: int) -> str:

@@ -11,6 +11,7 @@ import torch
 import torchaudio
 
 from ssl_mir.encoders.base import Encoder, pool_frames
+from ssl_mir.frontends import full_precision
 
 
 def deltas(x: torch.Tensor) -> torch.Tensor:
@@ -43,7 +44,7 @@ class MFCCStats(Encoder):
             sample_rate, n_mfcc=n_mfcc, melkwargs={"n_fft": n_fft, "hop_length": hop_length, "n_mels": n_mels})
 
     def hidden_states(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        with torch.autocast(device_type=wave.device.type, enabled=False):
+        with full_precision(wave):
             c = self.mfcc(wave.float())  # (B, n_mfcc, T)
             d1 = deltas(c)
             d2 = deltas(d1)

@@ -11,6 +11,7 @@ The pieces a masked-prediction method needs are public: `patches` (normalised lo
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -42,6 +43,14 @@ def grid_positions(grid: Grid, dim: int) -> torch.Tensor:
     freq_part = sinusoidal(f, half)[:, None, :].expand(f, t, half)
     time_part = sinusoidal(t, dim - half)[None, :, :].expand(f, t, dim - half)
     return torch.cat([freq_part, time_part], dim=-1).reshape(f * t, dim)
+
+
+@functools.lru_cache(maxsize=16)
+def device_positions(grid: Grid, dim: int, device: torch.device) -> torch.Tensor:
+    """`grid_positions` made once per grid and device and kept there, read-only: made on the host and copied over at
+    every step, they made a GPU's host wait for the device (a blocking copy) at each pass of an encoder."""
+    with torch.inference_mode(False):  # a table made during evaluation is used in training too
+        return grid_positions(grid, dim).to(device)
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> torch.Tensor:
@@ -173,7 +182,7 @@ class PatchTransformer(Encoder):
     def positions(self, grid: Grid) -> torch.Tensor:
         """Position embeddings of a grid: (F'·T', D)."""
         if self.learned is None:
-            return grid_positions(grid, self.token_dim).to(self.patch_embed.weight.device)
+            return device_positions(grid, self.token_dim, self.patch_embed.weight.device)
         table = self.learned  # (F', T_max, D)
         if grid[1] != table.shape[1]:
             table = table[:, : grid[1]] if grid[1] < table.shape[1] else F.interpolate(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +12,7 @@ from torch import nn
 from ssl_mir.encoders.transformer import PatchTransformer
 from ssl_mir.frontends import CQT
 from ssl_mir.pretext.base import PretextModule
-from ssl_mir.pretext.losses import masked_ce, masked_mse
+from ssl_mir.pretext.losses import masked_ce, masked_mean, masked_mse
 from ssl_mir.pretext.masking import span_mask
 from ssl_mir.pretext.targets import KMeansTargets, RandomProjectionTargets, cqt_steps
 
@@ -113,7 +111,7 @@ class BestRQ(PretextModule):
             self.log("train/cqt_loss", cqt, batch_size=len(wave))
             loss = loss + self.cqt_weight * cqt
         with torch.no_grad():
-            accuracy = torch.stack([(l[mask].argmax(-1) == targets[..., c][mask]).float().mean()
+            accuracy = torch.stack([masked_mean((l.argmax(-1) == targets[..., c]).float(), mask)
                                     for c, l in enumerate(logits)]).mean()
         self.log("train/loss", loss, prog_bar=True, batch_size=len(wave))
         self.log("train/masked_accuracy", accuracy, batch_size=len(wave))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import copy
+from typing import Any
 
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_mir.encoders.transformer import Block, grid_positions
+from ssl_mir.encoders.transformer import Block, device_positions
 from ssl_mir.frontends import CQT
 from ssl_mir.pretext.losses import bilinear_contrastive
 
@@ -101,7 +101,7 @@ class MAEDecoder(nn.Module):
                 grid: tuple[int, int]) -> torch.Tensor:
         """visible (B, n, in_dim) at grid indices keep (B, n), mask tokens at grid indices queries (B, m) →
         predictions (B, n + m, patch_dim): the visible patches' first, then the queried ones."""
-        positions = grid_positions(grid, self.dim).to(visible.device)  # (F'·T', dim)
+        positions = device_positions(grid, self.dim, visible.device)  # (F'·T', dim)
         seen = self.embed(visible) + positions[keep]  # (B, n, dim)
         asked = self.mask_token + positions[queries]  # (B, m, dim)
         x = torch.cat([seen, asked.to(seen.dtype)], dim=1)  # (B, n + m, dim)

@@ -55,16 +55,26 @@ def patch_mse(pred: torch.Tensor, patches: torch.Tensor, normalise: bool = True,
     """MAE's reconstruction loss (He et al., "Masked Autoencoders Are Scalable Vision Learners", CVPR 2022): the
     mean squared error between predicted and input patches, (..., P) each, against per-patch normalised targets when
     `normalise` (each target patch standardised by its own mean and variance, plus `eps`)."""
+    return _squared_error(pred, patches, normalise, eps).mean()  # over (patches, P)
+
+
+def _squared_error(pred: torch.Tensor, patches: torch.Tensor, normalise: bool, eps: float) -> torch.Tensor:
     target = patches.float()
     if normalise:
         target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True, unbiased=True) + eps) ** 0.5
-    return ((pred.float() - target) ** 2).mean()  # over (patches, P)
+    return (pred.float() - target) ** 2  # (..., P)
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean of `values` (B, N) where `mask` (B, N) is True. Computed over every position and weighted, not by
+    selecting the masked ones, whose number a GPU would have to send back to the host before going on."""
+    return torch.where(mask, values, 0.0).sum() / mask.sum()
 
 
 def masked_mse(pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor, normalise: bool = True,
                eps: float = 1e-6) -> torch.Tensor:
     """`patch_mse` over the masked patches only: pred and patches (B, N, P), mask (B, N) True where masked."""
-    return patch_mse(pred[mask], patches[mask], normalise, eps)
+    return masked_mean(_squared_error(pred, patches, normalise, eps).mean(-1), mask)
 
 
 def masked_ce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -75,7 +85,8 @@ def masked_ce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -
         targets: (B, N) class indices.
         mask: (B, N) True where masked.
     """
-    return F.cross_entropy(logits[mask].float(), targets[mask])
+    ce = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none")  # (B·N,)
+    return masked_mean(ce.view(mask.shape), mask)
 
 
 def bilinear_contrastive(anchors: torch.Tensor, positives: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from ssl_mir.pretext.base import PretextModule
 from ssl_mir.pretext.ema import ema_update, target_momentum
 from ssl_mir.pretext.heads import MAEDecoder
 from ssl_mir.pretext.losses import byol_loss
-from ssl_mir.pretext.masking import Masking, keep_indices, patch_mask
+from ssl_mir.pretext.masking import Masking, masked_count, patch_mask, split_indices
 
 
 class M2D(PretextModule):
@@ -65,17 +65,21 @@ class M2D(PretextModule):
                                     predictor_heads)
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
 
+    def split(self, mask: torch.Tensor, grid: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The visible and the masked patches' indices of a mask drawn with this model's ratio and kind."""
+        return split_indices(mask, masked_count(grid, self.mask_ratio, self.masking))
+
     def online(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
         """Predicted features of the masked patches from the visible ones: (B, N, P) → (B, n_masked, D)."""
-        keep = keep_indices(mask)  # (B, n_visible)
+        keep, hidden = self.split(mask, grid)  # (B, n_visible), (B, n_masked)
         visible = self.encoder.encode_patches(patches, grid, keep)  # type: ignore[operator]
-        return self.predictor(visible, keep, keep_indices(~mask), grid)[:, keep.shape[1]:]  # (B, n_masked, D)
+        return self.predictor(visible, keep, hidden, grid)[:, keep.shape[1]:]  # (B, n_masked, D)
 
     @torch.no_grad()
     def target(self, patches: torch.Tensor, grid: tuple[int, int], mask: torch.Tensor) -> torch.Tensor:
         """The target encoder's features of the masked patches, from them alone: (B, N, P) → (B, n_masked, D)."""
         self.target_encoder.eval()  # no dropout or SpecAugment in the target
-        return self.target_encoder.encode_patches(patches, grid, keep_indices(~mask))
+        return self.target_encoder.encode_patches(patches, grid, self.split(mask, grid)[1])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         wave = batch["views"][:, 0]  # (B, S)

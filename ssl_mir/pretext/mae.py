@@ -11,7 +11,7 @@ from ssl_mir.encoders.transformer import PatchTransformer
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.pretext.heads import MAEDecoder
 from ssl_mir.pretext.losses import patch_mse
-from ssl_mir.pretext.masking import Masking, keep_indices, patch_mask, random_subset
+from ssl_mir.pretext.masking import Masking, masked_count, patch_mask, random_subset, split_indices
 
 
 class MAE(PretextModule):
@@ -74,8 +74,8 @@ class MAE(PretextModule):
         asked for, or every patch when nothing is masked (mask_ratio 0, a plain autoencoder)."""
         patches, grid = self.encoder.patches(wave)  # type: ignore[operator]  # (B, N, P)
         mask = patch_mask(len(wave), grid, self.mask_ratio, self.masking, wave.device)  # (B, N)
-        keep = keep_indices(mask)  # (B, n)
-        queries = random_subset(keep_indices(~mask), self.predict_ratio)  # (B, m)
+        keep, hidden = split_indices(mask, masked_count(grid, self.mask_ratio, self.masking))  # (B, n), (B, N - n)
+        queries = random_subset(hidden, self.predict_ratio)  # (B, m)
         pred = self.decoder(self.encode_visible(patches, grid, keep), keep, queries, grid)  # (B, n + m, P)
         if queries.shape[1]:
             scored, pred = queries, pred[:, keep.shape[1]:]  # (B, m), (B, m, P)

@@ -11,8 +11,8 @@ import torch
 from ssl_mir.encoders import PatchTransformer
 from ssl_mir.pretext import MAE, BestRQ
 from ssl_mir.pretext.heads import MAEDecoder
-from ssl_mir.pretext.losses import masked_ce, masked_mse
-from ssl_mir.pretext.masking import keep_indices, patch_mask, random_subset, span_mask
+from ssl_mir.pretext.losses import masked_ce, masked_mean, masked_mse
+from ssl_mir.pretext.masking import masked_count, patch_mask, random_subset, span_mask, split_indices
 from ssl_mir.pretext.targets import RandomProjectionTargets, TokenFeatures, cqt_steps, kmeans
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -27,7 +27,9 @@ def test_random_masks_realise_the_configured_ratio_in_every_sample(ratio: float)
     torch.manual_seed(0)
     mask = patch_mask(8, (4, 25), ratio)
     assert mask.shape == (8, 100) and (mask.sum(1) == round(ratio * 100)).all()
-    assert keep_indices(mask).shape == (8, 100 - round(ratio * 100))
+    visible, hidden = split_indices(mask, masked_count((4, 25), ratio))
+    assert visible.shape == (8, 100 - round(ratio * 100)) and not mask.gather(1, visible).any()
+    assert mask.gather(1, hidden).all() and (visible.diff(dim=1) > 0).all() and (hidden.diff(dim=1) > 0).all()
     assert not torch.equal(mask[0], mask[1]) or ratio == 0.0  # drawn per sample
 
 
@@ -73,7 +75,7 @@ def test_mae_encoder_never_sees_masked_patches() -> None:
     mae = MAE(tiny(), mask_ratio=0.75).eval()
     patches, grid = mae.encoder.patches(torch.randn(2, 16000))
     mask = patch_mask(2, grid, 0.75)
-    keep = keep_indices(mask)
+    keep = split_indices(mask, masked_count(grid, 0.75))[0]
     changed = patches.clone()
     changed[mask] = 100.0 * torch.randn(int(mask.sum()), patches.shape[-1])
     with torch.no_grad():
@@ -114,7 +116,7 @@ def test_mae_scores_the_patches_the_decoder_was_asked_for() -> None:
     torch.manual_seed(3)
     _, target = mae(wave)
     torch.manual_seed(3)
-    queries = random_subset(keep_indices(~patch_mask(2, grid, 0.75)), 0.5)
+    queries = random_subset(split_indices(patch_mask(2, grid, 0.75), masked_count(grid, 0.75))[1], 0.5)
     torch.testing.assert_close(target, patches.gather(1, queries[..., None].expand(-1, -1, patches.shape[-1])))
     mae.mask_ratio = 0.0
     assert torch.equal(mae(wave)[1], patches)
@@ -226,3 +228,14 @@ def test_cqt_token_features_and_the_cqt_reconstruction_loss() -> None:
     step_mask = mask.view(b, f, steps)[:, 0]
     expected = ((model.cqt_head(per_step) - target) ** 2)[step_mask].mean()
     torch.testing.assert_close(model.cqt_loss(wave, encoded, mask), expected)
+
+
+def test_split_indices_refuses_a_mask_with_another_count() -> None:
+    mask = torch.tensor([[True, False, False], [True, True, False]])
+    with pytest.raises(RuntimeError, match="same number of masked patches"):
+        split_indices(mask, 1)
+
+
+def test_masked_mean_ignores_what_lies_outside_the_mask() -> None:
+    values = torch.tensor([[1.0, float("nan")], [3.0, float("inf")]])
+    assert masked_mean(values, torch.tensor([[True, False], [True, False]])).item() == 2.0
