@@ -44,12 +44,14 @@ class CountKernels(TorchDispatchMode):
 
 
 class ReadBacks(TorchDispatchMode):
-    """Counts, by place (the innermost frame in ssl_mir, else the innermost of all), the operators that would read a
-    value back if the tensors were on an accelerator: `.item()`, `bool()`, selection by a boolean mask, `nonzero`…
-    Use it where every tensor stands for a device tensor (a model step on the CPU), since host-side ones count too."""
+    """Counts, by place, the operators that would read a value back if the tensors were on an accelerator: `.item()`,
+    `bool()`, selection by a boolean mask, `nonzero`… Use it where every tensor stands for a device tensor (a model
+    step on the CPU), since host-side ones count too. The place is the innermost frame whose file's path holds
+    `within` (only such reads are counted), else the innermost in ssl_mir, else the innermost of all."""
 
-    def __init__(self) -> None:
+    def __init__(self, within: str | None = None) -> None:
         super().__init__()
+        self.within = within
         self.places: collections.Counter[str] = collections.Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 (torch's signature)
@@ -57,6 +59,8 @@ class ReadBacks(TorchDispatchMode):
             isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1]))
         if reads:
             stack = traceback.extract_stack()[:-1]
-            frame = ([f for f in stack if OURS in f.filename] or stack)[-1]
-            self.places[f"{func.__name__} at {frame.filename.split(OURS)[-1]}:{frame.lineno} {frame.name}"] += 1
+            inside = [f for f in stack if self.within in f.filename] if self.within else stack
+            if inside:
+                frame = ([f for f in inside if OURS in f.filename] or inside)[-1]
+                self.places[f"{func.__name__} at {frame.filename.split(OURS)[-1]}:{frame.lineno} {frame.name}"] += 1
         return func(*args, **(kwargs or {}))

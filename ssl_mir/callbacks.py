@@ -93,7 +93,10 @@ class CheckpointOnStop(pl.Callback):
 class PeriodicCheckpoint(pl.Callback):
     """`last.ckpt` every `every_n_steps` optimiser steps and every `every_n_minutes` of training, whichever comes
     first, besides Lightning's end-of-epoch checkpoints: on a long epoch a crash then costs minutes, not the epoch.
-    Rank 0's clock decides, so every DDP rank saves at the same step.
+
+    Rank 0's clock decides, so every DDP rank saves at the same step. Its decision travels by a broadcast, which on
+    GPUs makes each host wait for its device, so the clock is not read at every step: each look also fixes the step of
+    the next, about a tenth of the interval (at most 10 s) of training later at the pace seen since the last look.
 
     Args:
         dirpath: the checkpoint folder (the run's `checkpoints/`).
@@ -106,16 +109,27 @@ class PeriodicCheckpoint(pl.Callback):
         self.dirpath = Path(dirpath)
         self.every_n_steps = every_n_steps
         self.every_n_minutes = every_n_minutes
-        self.last_step, self.last_time = 0, time.monotonic()
+        self.last_step, self.last_time = 0, time.monotonic()  # the last checkpoint
+        self.looked_step, self.looked_time, self.next_look = 0, time.monotonic(), 0  # the clock's looks
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.last_step, self.last_time = trainer.global_step, time.monotonic()
+        self.looked_step, self.looked_time, self.next_look = self.last_step, self.last_time, self.last_step + 1
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: object) -> None:
-        due = self.every_n_steps is not None and trainer.global_step - self.last_step >= self.every_n_steps
-        if self.every_n_minutes is not None:  # clocks differ between ranks; step counts do not
-            due = trainer.strategy.broadcast(due or time.monotonic() - self.last_time >= 60.0 * self.every_n_minutes,
-                                             src=0)
+        step = trainer.global_step
+        due = self.every_n_steps is not None and step - self.last_step >= self.every_n_steps
+        if self.every_n_minutes is not None and step >= self.next_look:  # the same step on every rank
+            due, self.next_look = trainer.strategy.broadcast(self.look(step, due), src=0)
         if due:
             trainer.save_checkpoint(self.dirpath / "last.ckpt")
-            self.last_step, self.last_time = trainer.global_step, time.monotonic()
+            self.last_step, self.last_time = step, time.monotonic()
+
+    def look(self, step: int, due: bool) -> tuple[bool, int]:
+        """Whether a checkpoint is due at `step` by this rank's clock, and the step at which to look next."""
+        assert self.every_n_minutes is not None
+        now = time.monotonic()
+        pace = (step - self.looked_step) / max(now - self.looked_time, 1e-6)  # steps per second
+        self.looked_step, self.looked_time = step, now
+        ahead = min(10.0, 6.0 * self.every_n_minutes)  # seconds: a tenth of the interval, at most 10
+        return due or now - self.last_time >= 60.0 * self.every_n_minutes, step + max(1, int(pace * ahead))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytorch_lightning import LightningDataModule, LightningModule, Trainer
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 
@@ -18,6 +18,7 @@ from ssl_mir.guard import NonFiniteGuard, OnNonFinite
 from ssl_mir.health import HealthMonitor
 from ssl_mir.loggers import LoggerKind, make_logger
 from ssl_mir.pretext.base import PretextModule
+from ssl_mir.progress_bar import StepProgressBar
 from ssl_mir.runlock import hold, is_rank_zero
 
 
@@ -82,6 +83,10 @@ class SslMirCLI(LightningCLI):
                      PeriodicCheckpoint(checkpoints, self._get(self.config, "checkpoint_every_n_steps"),
                                         self._get(self.config, "checkpoint_every_n_minutes"))]
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        given = config.get("callbacks") or []
+        theirs = [*extra, *(given if isinstance(given, list) else [given])]
+        if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in theirs):
+            ours.append(StepProgressBar())  # Lightning's would read the loss back from the device at every step
         return self._instantiate_trainer({**config, **kwargs}, extra + ours)
 
 

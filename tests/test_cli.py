@@ -482,3 +482,35 @@ def test_checkpoints_every_n_steps_bound_what_a_crash_loses(corpus: Path, tmp_pa
                        "--trainer.callbacks+", "tests.test_cli.CrashAt", "--trainer.callbacks.step", "7")
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
     assert not list((tmp_path / "checkpoints").glob("epoch=*"))  # the crash came inside the first epoch
+
+
+def test_checkpoints_every_n_minutes_bound_what_a_crash_loses(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(Crash):  # 0.6 ms: every step takes longer, and the clock is looked at after each
+        _pretrain_tiny(corpus, tmp_path, 5, "--checkpoint_every_n_minutes", "1e-5",
+                       "--trainer.callbacks+", "tests.test_cli.CrashAt", "--trainer.callbacks.step", "7")
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 7  # none lost
+
+
+class CountBroadcasts(pl.Callback):
+    """Test-only: counts the run's broadcasts from rank 0 (on GPUs each one makes the hosts wait for their device)."""
+
+    calls = 0
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        broadcast = trainer.strategy.broadcast
+
+        def counted(obj: object, src: int = 0) -> object:
+            CountBroadcasts.calls += 1
+            return broadcast(obj, src)
+
+        trainer.strategy.broadcast = counted
+
+
+def test_the_checkpoint_clock_is_read_every_few_seconds_not_every_step(corpus: Path, tmp_path: Path) -> None:
+    calls = {}
+    for minutes in ("null", "30"):
+        CountBroadcasts.calls = 0
+        _pretrain_tiny(corpus, tmp_path / minutes, 1, "--checkpoint_every_n_minutes", minutes,
+                       "--trainer.callbacks+", "tests.test_cli.CountBroadcasts")
+        calls[minutes] = CountBroadcasts.calls
+    assert calls["30"] - calls["null"] == 1  # a look after the first of the epoch's 8 steps; the next, 10 s later
