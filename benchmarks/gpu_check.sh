@@ -2,7 +2,7 @@
 # The GPU check: pre-training throughput (full step against model-only, fp32 against bf16; from files, from the
 # decoded cache, and from crops cut on the device at batch 64 and 256), the augmentation chain's two paths
 # (benchmarks/augment_dispatch.py: kernels, syncs and time per batch), where a CLI pre-training waits for the GPU
-# (benchmarks/cuda_syncs.py), the masked step (MAE's mask skipping, BEST-RQ), MFU of every default pre-training
+# (benchmarks/cuda_syncs.py, SimCLR and MAE), the masked step (MAE's mask skipping, BEST-RQ), MFU of every default pre-training
 # config, and the DDP config (configs/trainer/ddp.yaml) running a short SimCLR pre-training, each under its own time
 # limit, within about 8 minutes on one GPU; one summary
 # at the end. Needs the built-in corpus, which it writes to data/synth if it is missing.
@@ -46,6 +46,8 @@ step throughput_cnn2d_device_b256 150 "$py" benchmarks/pretrain_throughput.py --
     --data.batch_size 256
 step augment 60 "$py" benchmarks/augment_dispatch.py --device "$device" --samples 1024 32768 --repeats 10
 [ "$device" = cuda ] && step syncs 120 "$py" benchmarks/cuda_syncs.py --steps 30
+[ "$device" = cuda ] && step syncs_mae 90 "$py" benchmarks/cuda_syncs.py --steps 30 -- \
+    -c configs/pretrain/mae_transformer.yaml
 step masked 60 "$py" benchmarks/masked_throughput.py --device "$device" --steps "$((steps / 2))"
 step mfu 120 "$py" benchmarks/mfu.py --device "$device" --steps "$((steps / 4 + 1))"
 step ddp 100 "$py" -m ssl_mir.cli pretrain -c "$ddp" -c configs/data/synthetic.yaml \
@@ -57,6 +59,7 @@ step ddp 100 "$py" -m ssl_mir.cli pretrain -c "$ddp" -c configs/data/synthetic.y
     grep -h -E "^(config|full step|model-only|ratio|model step)" "$out"/throughput_*.log
     grep -h -E "^(chosen rows|masked|[0-9]+ samples)" "$out/augment.log"
     [ -f "$out/syncs.log" ] && grep -h -E "^syncs:| per step " "$out/syncs.log" | head -12
+    [ -f "$out/syncs_mae.log" ] && grep -h -E "^syncs:| per step " "$out/syncs_mae.log" | head -8
     grep -h -E "^(batch|MAE|BEST-RQ)" "$out/masked.log"
     grep -h -E "peak|^[a-z0-9_]+ +[0-9]+x" "$out/mfu.log"
     grep -h -E "Initializing distributed|distributed_backend|max_steps=" "$out/ddp.log" | sort -u
