@@ -65,7 +65,8 @@ step ddp 100 "$py" -m ssl_mir.cli pretrain -c "$ddp" -c configs/data/synthetic.y
     grep -h -E "Initializing distributed|distributed_backend|max_steps=" "$out/ddp.log" | sort -u
     echo "ddp progress bar, first and last: $(tr '\r' '\n' < "$out/ddp.log" | grep -o "train/loss: [0-9.]*" | sed -n '1p;$p' | tr '\n' ' ')"
     metrics=$(find "$out/ddp_run" -name metrics.csv | head -1)
-    [ -n "$metrics" ] && cp "$metrics" "$out/ddp_metrics.csv" && "$py" - "$metrics" <<'PY'
+    if [ -z "$metrics" ]; then echo "ddp run: no metrics.csv (fewer steps than log_every_n_steps)"
+    else cp "$metrics" "$out/ddp_metrics.csv" && "$py" - "$metrics"; fi <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("train/loss")]
 print(f"ddp run: {len(rows)} logged steps, train/loss {rows[0]['train/loss']} at step {rows[0]['step']} -> "
