@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -55,11 +56,13 @@ def export_onnx(encoder: Encoder, directory: str | Path, config: dict | None = N
     # optimize=False: onnxscript's optimizer drops an addition of a constant within 1e-8 of zero, such as the log's
     # epsilon of the CQT (`log(x + 1e-8)` became `log(x)`, -inf on silence).
     try:
-        program = torch.onnx.export(exportable(encoder), (example,), input_names=["wave"], output_names=["frames"],
-                                    dynamic_axes={"wave": {0: "batch", 1: "samples"},
-                                                  "frames": {0: "batch", 1: "time"}},
-                                    dynamo=True, optimize=False, opset_version=OPSET, verbose=False,
-                                    custom_translation_table=TRANSLATIONS)
+        with warnings.catch_warnings():  # the transformer's position tables are cached by a pure function of the
+            warnings.filterwarnings("ignore", message=".*lru_cache.*")  # grid, which the trace rightly goes through
+            program = torch.onnx.export(exportable(encoder), (example,), input_names=["wave"],
+                                        output_names=["frames"], dynamic_axes={"wave": {0: "batch", 1: "samples"},
+                                                                               "frames": {0: "batch", 1: "time"}},
+                                        dynamo=True, optimize=False, opset_version=OPSET, verbose=False,
+                                        custom_translation_table=TRANSLATIONS)
     except Exception as err:  # noqa: BLE001 (torch.export, decomposition and translation each raise their own)
         raise ValueError(f"{type(encoder).__name__} cannot be exported to ONNX: {failing_operator(err)} has no ONNX "
                          f"translation") from err
