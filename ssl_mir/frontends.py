@@ -187,6 +187,17 @@ class CQT(Frontend):
         return self.standardise(x)  # (B, 1, K, T)
 
 
+def fold_pitch_classes(bins: torch.Tensor, per_class: int) -> torch.Tensor:
+    """Sum CQT bins (B, K, T), K = octaves · 12 · per_class with bin 0 on pitch class 0, into (B, 12, T): each pitch
+    class takes the `per_class` bins centred on it (librosa's `cqt_to_chroma` for an odd `per_class`: at 36 bins per
+    octave, C takes the bins a third of a semitone below C, on C and above), the bins below the first class's
+    centre wrapping round to the top, where they belong by pitch class."""
+    b, k, t = bins.shape
+    below = (per_class - 1) // 2  # bins under each class's centre that it owns
+    rolled = torch.roll(bins, shifts=below, dims=1)  # bin j → j + below: each class's bins now start at its index
+    return rolled.view(b, k // (12 * per_class), 12, per_class, t).sum(dim=(1, 3))  # (B, 12, T)
+
+
 class Chroma(Frontend):
     """Chromagram: CQT power folded onto the 12 pitch classes (Choi et al. 2017, eq. 5; pitch class 0 is C when
     fmin is a C), log-compressed and standardised. (B, S) → (B, 1, 12, T).
@@ -213,9 +224,7 @@ class Chroma(Frontend):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         with full_precision(wave):
-            power = self.cqt.power(wave)  # (B, K, T)
-            b, _, t = power.shape
-            chroma = power.view(b, self.n_octaves, 12, self.per_class, t).sum(dim=(1, 3))  # (B, 12, T)
+            chroma = fold_pitch_classes(self.cqt.power(wave), self.per_class)  # (B, 12, T)
             x = torch.log(chroma + self.eps)
         return self.standardise(x)  # (B, 1, 12, T)
 

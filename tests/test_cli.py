@@ -11,6 +11,7 @@ import pytest
 import pytorch_lightning as pl
 import soundfile as sf
 import torch
+import yaml
 
 from ssl_mir.cli import entry, main
 from ssl_mir.encoders import ShortChunkCNN
@@ -71,9 +72,11 @@ def test_probe_configs_print_and_run(probe: Path, corpus: Path, tmp_path: Path, 
 def test_pretrain_fast_dev_run(trainer: Path, method: Path, corpus: Path, tmp_path: Path) -> None:
     # GPU trainer configs run on the CPU here, with their precision and strategy, on one device (SyncBatchNorm is
     # GPU-only in torch).
+    data = yaml.safe_load(method.read_text()).get("data", {})
+    fits = data.get("crop_samples", 0) <= 3 * data.get("sample_rate", 16000)  # the corpus's clips are 3 s long
     run("pretrain", "-c", trainer, "-c", CONFIGS / "data" / "synthetic.yaml", "-c", method,
         *data_args(corpus), "--data.batch_size", "2", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
-        "--trainer.sync_batchnorm", "false",
+        "--trainer.sync_batchnorm", "false", *([] if fits else ["--data.crop_samples", "40000"]),
         "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", tmp_path)
     encoder = load_encoder(tmp_path / "encoder")
     assert encoder(torch.randn(1, 60000)).shape[-1] == encoder.embed_dim

@@ -1,6 +1,8 @@
 """Encoders: waveform (B, S) → frame embeddings (B, T, D). One architecture per file, no task heads."""
 
 from ssl_mir.encoders.base import Encoder
+from ssl_mir.encoders.chroma import ChromaStats
+from ssl_mir.encoders.chromanet import ChromaNet
 from ssl_mir.encoders.cnn2d import ShortChunkCNN
 from ssl_mir.encoders.conv1d import Conv1dEncoder
 from ssl_mir.encoders.crnn import CRNN
@@ -11,5 +13,5 @@ from ssl_mir.encoders.samplecnn import SampleCNN
 from ssl_mir.encoders.transformer import PatchTransformer
 from ssl_mir.encoders.vgg import VGGEncoder
 
-__all__ = ["BiRNN", "CRNN", "Conv1dEncoder", "DenseEncoder", "Encoder", "MFCCStats", "PatchTransformer", "SampleCNN",
-           "ShortChunkCNN", "VGGEncoder"]
+__all__ = ["BiRNN", "CRNN", "ChromaNet", "ChromaStats", "Conv1dEncoder", "DenseEncoder", "Encoder", "MFCCStats",
+           "PatchTransformer", "SampleCNN", "ShortChunkCNN", "VGGEncoder"]

@@ -8,5 +8,6 @@ from ssl_mir.pretext.joint import SimCLRCOLA
 from ssl_mir.pretext.m2d import M2D
 from ssl_mir.pretext.mae import MAE
 from ssl_mir.pretext.simclr import SimCLR
+from ssl_mir.pretext.stone import STONE
 
-__all__ = ["BYOLA", "COLA", "M2D", "MAE", "BestRQ", "PretextModule", "SimCLR", "SimCLRCOLA"]
+__all__ = ["BYOLA", "COLA", "M2D", "MAE", "BestRQ", "PretextModule", "STONE", "SimCLR", "SimCLRCOLA"]

@@ -109,3 +109,56 @@ def byol_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     batch; no gradient flows into the target. (B, d), (B, d) → scalar."""
     cosine = F.cosine_similarity(prediction.float(), target.detach().float(), dim=-1)
     return (2 - 2 * cosine).mean()
+
+
+def key_phasor(y: torch.Tensor, omega: int = 7) -> tuple[torch.Tensor, torch.Tensor]:
+    """STONE's projection of a distribution over 12 pitch classes onto the unit disk (Kong et al., ISMIR 2024, eq. 2):
+    z = Σ_q y[q] · e^{2πiωq/12}, the ω-th DFT coefficient; ω = 7 walks the circle of fifths, ω = 1 the semitones.
+    (N, 12) → the real and imaginary parts, (N,) each (real arithmetic: no complex dtype in the graph)."""
+    angle = 2 * torch.pi * omega / 12 * torch.arange(12, device=y.device, dtype=torch.float32)
+    y = y.float()
+    return y @ torch.cos(angle), y @ torch.sin(angle)
+
+
+def stone_key_loss(y_a: torch.Tensor, y_b: torch.Tensor, y_t: torch.Tensor, shift: torch.Tensor,
+                   omega: int = 7) -> torch.Tensor:
+    """STONE's cross-power spectral density loss (Kong et al., ISMIR 2024, eqs. 3-5):
+    |1 − z_A z̄_B|² + |e^{2πiωk/12} − z_A z̄_T|² + |e^{2πiωk/12} − z_B z̄_T|², averaged over the batch.
+
+    A and B are two segments of a clip seen at the same transposition; T is A seen `shift` = k semitones lower (its
+    pitch class q is A's q + k), so a model that is equivariant and confident has z_T = e^{−2πiωk/12} z_A. |z| ≤ 1
+    with equality only for a distribution on one class (or on classes a multiple of 12 / gcd(ω, 12) apart), so the
+    loss also asks for confidence.
+
+    Args:
+        y_a: (N, 12) distribution of segment A.
+        y_b: (N, 12) of segment B.
+        y_t: (N, 12) of A transposed.
+        shift: (N,) integer k of each row.
+        omega: the DFT coefficient.
+    """
+    a, b, t = key_phasor(y_a, omega), key_phasor(y_b, omega), key_phasor(y_t, omega)
+    angle = 2 * torch.pi * omega / 12 * shift.float()
+    target = torch.cos(angle), torch.sin(angle)
+
+    def distance(target: tuple[torch.Tensor, torch.Tensor], u: tuple[torch.Tensor, torch.Tensor],
+                 v: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        real = u[0] * v[0] + u[1] * v[1]  # u · conj(v)
+        imag = u[1] * v[0] - u[0] * v[1]
+        return (target[0] - real) ** 2 + (target[1] - imag) ** 2  # (N,)
+
+    one = torch.ones_like(a[0]), torch.zeros_like(a[0])
+    return (distance(one, a, b) + distance(target, a, t) + distance(target, b, t)).mean()
+
+
+def mode_agreement(*modes: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """The mode term of STONE's 24-key variant: each pair of views of a clip, whatever their transposition, must give
+    the same probability m (N,) of the first mode; binary cross-entropy of each view's m against each other's,
+    averaged over the ordered pairs and the batch."""
+    terms = []
+    for i, p in enumerate(modes):
+        for j, q in enumerate(modes):
+            if i != j:
+                q = q.float().clamp(eps, 1 - eps)
+                terms.append(-(p.float() * torch.log(q) + (1 - p.float()) * torch.log(1 - q)))
+    return torch.stack(terms).mean()
