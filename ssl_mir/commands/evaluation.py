@@ -68,7 +68,8 @@ def _evaluation_parser(command: object, default_out: str) -> ArgumentParser:
     parser.add_argument("-c", "--config", action=ActionConfigFile)
     parser.add_argument("--encoders", type=list[str], required=True,
                         help="exported encoder folders; 'random:FOLDER' is that architecture with random weights, "
-                             "'supervised:FOLDER' that architecture trained end to end, 'mfcc' MFCC statistics")
+                             "'supervised:FOLDER' that architecture trained end to end, 'mfcc' MFCC statistics, "
+                             "'chroma' chroma (pitch-class profile) statistics")
     parser.add_argument("--out", type=str, default=default_out, help="folder for the results")
     parser.add_argument("--cache_dir", type=Optional[str], default="runs/embedding_cache",
                         help="embeddings kept across runs, keyed by encoder weights and data, and under decoded/ the "
@@ -83,21 +84,25 @@ def _evaluation_parser(command: object, default_out: str) -> ArgumentParser:
 
 
 def probe(args: list[str]) -> None:
-    """Probes of frozen encoders on every task at data.label_fraction; prints a table, writes results.csv/json."""
+    """Probes of frozen encoders on every task at data.label_fraction (or data.label_shots per class); prints a
+    table, writes results.csv/json."""
     from ssl_mir.evaluation.report import print_table, write_results
     from ssl_mir.evaluation.sweep import Sweep, run_sweep
 
     parser = _evaluation_parser(probe, "runs/probe")
     cfg = parser.instantiate_classes(parser.parse_args(args))
-    sweep = Sweep(cfg.encoders, fractions=[cfg.data.label_fraction], probe=cfg.probe)
+    shots = cfg.data.label_shots
+    sweep = Sweep(cfg.encoders, fractions=[] if shots else [cfg.data.label_fraction], shots=[shots] if shots else [],
+                  probe=cfg.probe)
     results = run_sweep(sweep, cfg.data, cfg.trainer.accelerator, cfg.trainer.precision, cfg.cache_dir)
     write_results(results, Path(cfg.out))
     print_table(results)
 
 
 def compare(args: list[str]) -> None:
-    """Label-efficiency comparison: encoders and baselines × tasks × label fractions × seeds; writes results.csv,
-    report.md (mean ± std, protocol), label_efficiency.png, the best frozen encoder's confusion_<task>.png and
+    """Label-efficiency comparison: encoders and baselines × tasks × label budgets (fractions, and shots per class
+    for multiclass tasks) × seeds; writes results.csv, report.md (mean ± std, protocol, bootstrap intervals and paired
+    differences against the baselines), label_efficiency.png, the best frozen encoder's confusion_<task>.png and
     map_<task>.png (t-SNE of the test clips)."""
     from ssl_mir.evaluation.compare import write_comparison
     from ssl_mir.evaluation.confusion import write_confusions
@@ -109,6 +114,8 @@ def compare(args: list[str]) -> None:
 
     parser = _evaluation_parser(compare, "runs/compare")
     parser.add_argument("--fractions", type=list[float], default=[0.01, 0.1, 1.0], help="label fractions, in (0, 1]")
+    parser.add_argument("--shots", type=list[int], default=[],
+                        help="label budgets in training clips per class, for multiclass tasks (e.g. [1, 5, 20])")
     parser.add_argument("--tasks", type=Optional[list[str]], default=None, help="tasks to compare (default: all)")
     parser.add_argument("--chunk_seconds", type=dict[str, float], default={},
                         help="per task, a chunk length shorter than data.chunk_samples")
@@ -117,7 +124,7 @@ def compare(args: list[str]) -> None:
     parser.add_class_arguments(SupervisedBudget, "supervised")
     parsed = parser.parse_args(args)
     cfg = parser.instantiate_classes(parsed)
-    sweep = Sweep(cfg.encoders, cfg.fractions, cfg.tasks, cfg.chunk_seconds, cfg.probe, cfg.supervised)
+    sweep = Sweep(cfg.encoders, cfg.fractions, cfg.tasks, cfg.chunk_seconds, cfg.probe, cfg.supervised, cfg.shots)
     out = Path(cfg.out)
     probe_settings = {k: v for k, v in parsed.probe.as_dict().items() if k != "seeds"}  # seeds name cells
     journal = Journal(out, {"data": parsed.data.as_dict(), "probe": probe_settings, "chunk_seconds": cfg.chunk_seconds,

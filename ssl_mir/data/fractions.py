@@ -1,4 +1,4 @@
-"""Seeded label-fraction subsets of a training split: stratified, with every class kept.
+"""Seeded label-fraction and shots-per-class subsets of a training split: stratified, with every class kept.
 
 Multiclass subsets are stratified per class. Multilabel subsets use iterative stratification (Sechidis, Tsoumakas &
 Vlahavas, "On the Stratification of Multi-Label Data", ECML PKDD 2011): the rarest label is served first, so rare
@@ -39,6 +39,19 @@ def label_subset(labels: np.ndarray | None, n: int, fraction: float, seed: int) 
             keep.extend(members[: max(1, round(fraction * len(members)))].tolist())
         return sorted(keep)
     return _iterative(labels.astype(bool), fraction, rng)
+
+
+def shot_subset(labels: np.ndarray, shots: int, seed: int) -> list[int]:
+    """Sorted indices of `shots` rows per class of `labels` (N,) class indices, drawn per class with the seed; a
+    class with fewer rows keeps them all. Depends on the labels, the shots and the seed only, so every encoder of a
+    comparison sees the same clips; the draws are nested: the 5 shots of a seed are among its 20."""
+    if shots < 1:
+        raise ValueError(f"shots must be at least 1 per class, got {shots}")
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    for c in np.unique(labels):
+        keep.extend(rng.permutation(np.flatnonzero(labels == c))[:shots].tolist())
+    return sorted(keep)
 
 
 def _iterative(hot: np.ndarray, fraction: float, rng: np.random.Generator) -> list[int]:

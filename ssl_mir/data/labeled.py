@@ -13,7 +13,7 @@ from ssl_mir.augment.chain import Augmentation
 from ssl_mir.augment.policy import check_labels, check_properties, default_changes_with
 from ssl_mir.data.audio import MAX_AMPLITUDE
 from ssl_mir.data.datasets import ChunkDataset, CropDataset
-from ssl_mir.data.fractions import carve_valid, label_subset
+from ssl_mir.data.fractions import carve_valid, label_subset, shot_subset
 from ssl_mir.data.manifest import SPLITS, Manifest, OnBadFile, Row
 from ssl_mir.data.pipeline import Pipeline, loader
 from ssl_mir.data.tasks import Task, TaskKind
@@ -35,7 +35,9 @@ class LabeledDataModule(Pipeline):
         chunk_samples: samples per crop and per evaluation chunk.
         max_chunks: cap on evaluation chunks per clip (None: all).
         label_fraction: fraction of the training clips used, in (0, 1].
-        seed: draws the label-fraction subset (stratified on the target task).
+        label_shots: instead of a fraction, this many training clips per class of the target task (a multiclass
+            task; every clip of a class with fewer), the few-shot budget.
+        seed: draws the label-fraction or shots subset (stratified on the target task).
         min_steps_per_epoch: a training epoch is at least this many batches (clips are drawn again), so that a
             small label fraction still trains for a meaningful number of steps per epoch.
         batch_size: crops or chunks per batch.
@@ -67,6 +69,7 @@ class LabeledDataModule(Pipeline):
         chunk_samples: int = 59049,
         max_chunks: int | None = None,
         label_fraction: float = 1.0,
+        label_shots: int | None = None,
         seed: int = 0,
         min_steps_per_epoch: int = 1,
         batch_size: int = 32,
@@ -88,13 +91,13 @@ class LabeledDataModule(Pipeline):
             raise ValueError("data.tasks is empty: name at least one label column and its kind")
         if target is None and len(tasks) == 1:
             target = next(iter(tasks))
-        _check_choice(target, label_fraction, tasks)
+        _check_choice(target, label_fraction, tasks, label_shots)
         self.task_kinds = dict(tasks)
         self.target = target
         self.sample_rate = sample_rate
         self.chunk_samples = chunk_samples
         self.max_chunks = max_chunks
-        self.label_fraction = label_fraction
+        self.label_fraction, self.label_shots = label_fraction, label_shots
         self.seed = seed
         self.min_steps_per_epoch = min_steps_per_epoch
         self.batch_size = batch_size
@@ -113,14 +116,17 @@ class LabeledDataModule(Pipeline):
         check_labels({t: self.changes_with[t] for t in trained}, self.transforms)
 
     def derive(self, target: str | None = None, label_fraction: float | None = None, seed: int | None = None,
-               chunk_samples: int | None = None) -> LabeledDataModule:
-        """This data with another target, label fraction, seed or (no longer) chunk length, sharing the checked
-        files, vocabularies and targets already read: a comparison reads and checks the corpus once."""
+               chunk_samples: int | None = None, label_shots: int | None = None) -> LabeledDataModule:
+        """This data with another target, label budget (a fraction, or shots per class, which replace each other),
+        seed or (no longer) chunk length, sharing the checked files, vocabularies and targets already read: a
+        comparison reads and checks the corpus once."""
         other = copy.copy(self)
         other.target = self.target if target is None else target
-        other.label_fraction = self.label_fraction if label_fraction is None else label_fraction
+        if label_fraction is not None or label_shots is not None:
+            other.label_fraction = 1.0 if label_fraction is None else label_fraction
+            other.label_shots = label_shots
         other.seed = self.seed if seed is None else seed
-        _check_choice(other.target, other.label_fraction, self.task_kinds)
+        _check_choice(other.target, other.label_fraction, self.task_kinds, other.label_shots)
         other.check_augment()
         if chunk_samples is not None:
             if chunk_samples > self.chunk_samples:
@@ -174,9 +180,15 @@ class LabeledDataModule(Pipeline):
 
     @cached_property
     def train_indices(self) -> list[int]:
-        """Indices of the training rows kept by the label fraction, stratified on the target task (data.fractions)."""
+        """Indices of the training rows kept by the label fraction or shots, stratified on the target task
+        (data.fractions)."""
         task = self.tasks.get(self.target or "")
         labels = None if task is None or task.kind == "regression" else self.targets["train"][task.name].numpy()
+        if self.label_shots is not None:
+            if task is None or task.kind != "multiclass":
+                raise ValueError(f"data.label_shots counts clips per class of a multiclass target; "
+                                 f"'{self.target}' is {task.kind if task else 'not set'}")
+            return shot_subset(labels, self.label_shots, self.seed)  # type: ignore[arg-type]
         return label_subset(labels, len(self.splits["train"]), self.label_fraction, self.seed)
 
     @property
@@ -228,8 +240,11 @@ def _changes_with(tasks: dict[str, TaskKind], declared: dict[str, list[str]]) ->
             else default_changes_with(t) for t in tasks}
 
 
-def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind]) -> None:
+def _check_choice(target: str | None, label_fraction: float, tasks: dict[str, TaskKind],
+                  label_shots: int | None = None) -> None:
     if target is not None and target not in tasks:
         raise ValueError(f"data.target '{target}' is not one of data.tasks {list(tasks)}")
+    if label_shots is not None and label_shots < 1:
+        raise ValueError(f"data.label_shots must be at least 1 clip per class, got {label_shots}")
     if not 0.0 < label_fraction <= 1.0:
         raise ValueError(f"data.label_fraction must be in (0, 1], got {label_fraction}")

@@ -1,6 +1,8 @@
-"""The label-efficiency comparison's outputs: report.md (mean ± std per fraction, best marked, the protocol stated)
-and label_efficiency.png (metric against label fraction, one line per encoder, error bars over seeds); with one
-method pre-trained on several amounts of unlabeled audio, also its table and unlabeled_scale.png (`scale`)."""
+"""The label-efficiency comparison's outputs: report.md (the protocol stated; mean ± std per label budget, best
+marked; for multiclass tasks each cell's bootstrap interval over test clips and each encoder's paired difference
+from each baseline, `intervals`) and label_efficiency.png (metric against label fraction, and against shots per
+class when there are shots, one line per encoder, error bars over seeds); with one method pre-trained on several
+amounts of unlabeled audio, also its table and unlabeled_scale.png (`scale`)."""
 
 from __future__ import annotations
 
@@ -14,23 +16,27 @@ import ssl_mir
 from ssl_mir.atomic import write_text_atomic
 from ssl_mir.data.labeled import LabeledDataModule
 from ssl_mir.data.manifest import SPLITS
+from ssl_mir.encoders.chroma import ChromaStats
 from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.evaluation import plotting
 from ssl_mir.evaluation.metrics import PRIMARY_METRIC
 from ssl_mir.evaluation.probe_training import MIN_STEPS_PER_EPOCH
+from ssl_mir.evaluation.budgets import order
+from ssl_mir.evaluation.intervals import interval_tables
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
 from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
 from ssl_mir.evaluation.supervised import SupervisedBudget
 from ssl_mir.evaluation.sweep import Result, Sweep, decodes_once
 
-Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → fractions, means, stds
+Series = dict[str, tuple[list[float], list[float], list[float]]]  # encoder label → budgets (x), means, stds
 
 
 def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModule, out: Path) -> None:
     """results.csv / results.json, report.md and label_efficiency.png in `out`."""
     write_results(results, out)
     stats = summarise(results)
-    report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats))]
+    report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats)),
+              "## Intervals and paired differences", *interval_tables(results)]
     panels = [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)]
     scale = pretraining_scale(sweep.encoders, "best" if sweep.probe.layers == "best" else "output")
     if scale:  # one method pre-trained on several amounts of unlabeled audio
@@ -38,6 +44,9 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
         plot_scale(stats, scale, panels, out / "unlabeled_scale.png")
     write_text_atomic(out / "report.md", "\n\n".join(report) + "\n")
     plot(stats, panels, out / "label_efficiency.png")
+    if sweep.shots:
+        plot(stats, [p for p in panels if data.task_kinds[p[0]] == "multiclass"], out / "label_efficiency_shots.png",
+             shots=True)
 
 
 def _task_metrics(stats: Summary) -> list[tuple[str, str]]:
@@ -45,10 +54,10 @@ def _task_metrics(stats: Summary) -> list[tuple[str, str]]:
 
 
 def markdown_table(stats: Summary, task: str, metric: str) -> str:
-    """Rows: encoders; columns: label fractions; the best mean of each column in bold."""
-    fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)})
+    """Rows: encoders; columns: label budgets; the best mean of each column in bold."""
+    fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)}, key=order)
     labels = list(dict.fromkeys(e for e, t, _, m in stats if (t, m) == (task, metric)))
-    lines = [f"### {task}: {metric}", "", "| encoder | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+    lines = [f"### {task}: {metric}", "", "| encoder | " + " | ".join(f.text for f in fractions) + " |",
              "|---|" + "---:|" * len(fractions)]
     tops = {f: best(metric, [stats[(e, task, f, metric)][0] for e in labels if (e, task, f, metric) in stats])
             for f in fractions}
@@ -61,26 +70,28 @@ def markdown_table(stats: Summary, task: str, metric: str) -> str:
     return "\n".join(lines)
 
 
-def series(stats: Summary, task: str, metric: str) -> Series:
-    """The plot's data: per encoder, its fractions in increasing order with mean and std over seeds."""
+def series(stats: Summary, task: str, metric: str, shots: bool = False) -> Series:
+    """The plot's data: per encoder, its fractions (or with `shots`, its shots per class) in increasing order with
+    mean and std over seeds."""
     out: Series = {}
-    for (label, t, f, m), (mean, std, _) in sorted(stats.items(), key=lambda kv: kv[0][2]):
-        if (t, m) == (task, metric):
-            fractions, means, stds = out.setdefault(label, ([], [], []))
-            fractions.append(f)
+    for (label, t, b, m), (mean, std, _) in sorted(stats.items(), key=lambda kv: order(kv[0][2])):
+        if (t, m) == (task, metric) and (b.shots > 0) == shots:
+            xs, means, stds = out.setdefault(label, ([], [], []))
+            xs.append(b.shots if shots else b.fraction)
             means.append(mean)
             stds.append(std)
     return out
 
 
-def plot(stats: Summary, panels: list[tuple[str, str]], path: Path) -> Figure:
-    """One panel per (task, metric): the metric against the label fraction (log axis), one line per encoder with
-    ±1 std error bars over seeds. Saved to `path` and returned."""
+def plot(stats: Summary, panels: list[tuple[str, str]], path: Path, shots: bool = False) -> Figure:
+    """One panel per (task, metric): the metric against the label fraction (or shots per class; log axis), one
+    line per encoder with ±1 std error bars over seeds. Saved to `path` and returned."""
     figure, axes = plotting.panels(len(panels))
     for ax, (task, metric) in zip(axes, panels):
-        for label, (fractions, means, stds) in series(stats, task, metric).items():
-            ax.errorbar(fractions, means, yerr=stds, label=label, marker="o", capsize=3)
-    return plotting.finish(figure, axes, "label fraction of the training split", panels, path)
+        for label, (xs, means, stds) in series(stats, task, metric, shots).items():
+            ax.errorbar(xs, means, yerr=stds, label=label, marker="o", capsize=3)
+    xlabel = "training clips per class (shots)" if shots else "label fraction of the training split"
+    return plotting.finish(figure, axes, xlabel, panels, path)
 
 
 def augmentation(data: LabeledDataModule) -> str:
@@ -91,11 +102,11 @@ def augmentation(data: LabeledDataModule) -> str:
 
 
 POOLING_WORDS = {
-    "mean": "the mean, for every encoder and every layer, MFCC included",
-    "mean_std": "mean and standard deviation, for every encoder and every layer, MFCC included",
-    "max": "the maximum, for every encoder and every layer, MFCC included",
+    "mean": "the mean, for every encoder and every layer, MFCC and chroma included",
+    "mean_std": "mean and standard deviation, for every encoder and every layer, MFCC and chroma included",
+    "max": "the maximum, for every encoder and every layer, MFCC and chroma included",
     "encoder": "each encoder's own pooling of its output (the mean; a learnt aggregator for some families; mean and "
-               "std of MFCC, Δ, ΔΔ, Choi et al. 2017, Fig. 2a) and the mean of other layers",
+               "std of MFCC, Δ, ΔΔ, Choi et al. 2017, Fig. 2a, and of chroma) and the mean of other layers",
 }
 
 
@@ -112,11 +123,14 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
     sizes = ", ".join(f"{s} {len(data.splits[s])}" for s in SPLITS)
     chunks = ", ".join(f"{t} {sweep.chunk_samples(data, t) / data.sample_rate:g} s" for t in sweep.task_names(data))
     seed = p.seeds[0]
-    kept = {t: [len(data.derive(target=t, label_fraction=f, seed=seed).train_indices) for f in sweep.fractions]
-            for t in sweep.task_names(data)}
-    subsets = "; ".join(f"{t}: " + ", ".join(f"{f:g} → {n}" for f, n in zip(sweep.fractions, counts))
-                        for t, counts in kept.items())
+    kept = {t: [(b, len(b.subset(data.derive(target=t), seed).train_indices))
+                for b in sweep.budgets(data.task_kinds[t])] for t in sweep.task_names(data)}
+    subsets = "; ".join(f"{t}: " + ", ".join(f"{b.text} → {n}" for b, n in counts) for t, counts in kept.items())
+    shots = (f"; shots per class {', '.join(map(str, sweep.shots))} for multiclass tasks (each class's first n of a "
+             f"seeded permutation, so the smaller sets are inside the larger; a class with fewer keeps all)"
+             if sweep.shots else "")
     n_mfcc = MFCCStats().get_config()["n_mfcc"]
+    chroma = ChromaStats().get_config()
     probe_kind = {"linear": "a linear layer (CLMR's linear evaluation)",
                   "mlp": f"an MLP with {p.hidden_dim} hidden units and dropout {p.dropout} (MARBLE)",
                   "knn": f"k-NN, k = {p.k}, cosine similarity (no training)"}[p.kind]
@@ -130,10 +144,10 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **Data**: `{data.manifest_path}` at {data.sample_rate} Hz; clips per split: {sizes}; {data.n_skipped} bad files
   skipped{"; decoded and resampled once for the sweep, 16-bit (supervised.decode_once)" if decodes_once(sweep, data)
           else ""}. Test metrics are clip level, on the whole test split.
-- **Label fractions**: {", ".join(f"{f:g}" for f in sweep.fractions)} of the training clips, drawn per seed:
-  stratified per class (multiclass), iterative stratification (multilabel; Sechidis et al. 2011), uniform
+- **Label budgets**: fractions {", ".join(f"{f:g}" for f in sweep.fractions)} of the training clips{shots}, drawn
+  per seed: stratified per class (multiclass), iterative stratification (multilabel; Sechidis et al. 2011), uniform
   (regression); every class keeps at least one clip; every encoder and baseline gets the same clips for a given task,
-  fraction and seed; vocabularies come from the full training split. Clips kept (seed {seed}): {subsets}.
+  budget and seed; vocabularies come from the full training split. Clips kept (seed {seed}): {subsets}.
 - **Seeds**: {", ".join(map(str, p.seeds))}. A seed draws the subset, the probe's initialisation and shuffling, and for
   `random(...)` and `supervised(...)` the network's initial weights. Tables give mean ± std (population) over seeds.
 - **Frozen encoders**: evaluation mode, no gradients; every clip cut into non-overlapping chunks ({chunks}); each
@@ -152,6 +166,9 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
   chunk logits averaged per clip.
 - **mfcc**: {n_mfcc} MFCCs with Δ and ΔΔ, mean and std over time, then the probe above (a multinomial logistic regression
   when linear).
+- **chroma**: CQT chroma ({chroma['bins_per_octave']} bins per octave over {chroma['n_octaves']} octaves from C1,
+  {chroma['bins_per_octave'] // 12} bins summed per pitch class, each frame divided by its largest class; librosa's
+  `chroma_cqt`), mean and std over time (24 numbers), then the same probe: the handcrafted baseline for tonal tasks, which MFCCs cannot hear.
 - **Software**: ssl_mir {ssl_mir.__version__}, torch {torch.__version__}, Python {platform.python_version()},
   {device or ("CUDA" if torch.cuda.is_available() else "CPU")}.
 

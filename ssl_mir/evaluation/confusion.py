@@ -36,6 +36,9 @@ def best_cell(results: list[Result], task: str, metric: str) -> BestCell | None:
             and not str(r["encoder"]).startswith(SUPERVISED_PREFIX)]
     if not rows:
         return None
+    rows = [r for r in rows if not r.get("shots")]  # the largest budget is a fraction
+    if not rows:
+        return None
     fraction = max(float(r["fraction"]) for r in rows)  # type: ignore[arg-type]
     values: dict[tuple[str, str], list[float]] = {}
     for r in rows:

@@ -1,6 +1,6 @@
 """A sweep that keeps its work: results.csv is written cell by cell, and a re-run skips the cells it holds.
 
-A cell is one encoder × task × label fraction × seed. As soon as it finishes, `<out>/results.csv` is rewritten with
+A cell is one encoder × task × label budget × seed. As soon as it finishes, `<out>/results.csv` is rewritten with
 it (`atomic.write_atomic`: whole or not at all, a few thousand rows at most), so stopping `compare` (Ctrl-C, a
 pre-empted job) loses at most the cell in progress. Running the
 same command again reads the file back and computes only the missing cells. `<out>/sweep.json` records what the
@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ssl_mir.atomic import write_atomic, write_text_atomic
+from ssl_mir.evaluation.budgets import Budget, budget_of
 
 Result = dict[str, object]
-FIELDS = ["encoder", "task", "fraction", "seed", "layer", "metric", "value"]
-Cell = tuple[str, str, float, int]  # encoder, task, fraction, seed
+CORRECT_BY_CLIP = "correct_by_clip"  # a multiclass cell's per-clip outcomes: '1' or '0' per test clip, in clip order
+FIELDS = ["encoder", "task", "fraction", "shots", "seed", "layer", "metric", "value"]
+Cell = tuple[str, str, Budget, int]  # encoder, task, label budget, seed
 
 
 def cell_of(row: Result) -> Cell:
-    return str(row["encoder"]), str(row["task"]), float(row["fraction"]), int(row["seed"])  # type: ignore[arg-type]
+    return str(row["encoder"]), str(row["task"]), budget_of(row), int(row["seed"])  # type: ignore[arg-type]
 
 
 class Journal:
@@ -76,5 +78,7 @@ def write_rows(rows: list[Result], path: Path) -> None:
 
 def _read(path: Path) -> list[Result]:
     with open(path, newline="") as f:
-        return [{"encoder": r["encoder"], "task": r["task"], "fraction": float(r["fraction"]), "seed": int(r["seed"]),
-                 "layer": r["layer"], "metric": r["metric"], "value": float(r["value"])} for r in csv.DictReader(f)]
+        return [{"encoder": r["encoder"], "task": r["task"], "fraction": float(r["fraction"]),
+                 "shots": int(r.get("shots") or 0), "seed": int(r["seed"]), "layer": r["layer"], "metric": r["metric"],
+                 "value": r["value"] if r["metric"] == CORRECT_BY_CLIP else float(r["value"])}
+                for r in csv.DictReader(f)]

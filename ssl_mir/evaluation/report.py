@@ -12,14 +12,15 @@ from rich.table import Table
 
 from ssl_mir.atomic import write_text_atomic
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX
-from ssl_mir.evaluation.journal import Result, write_rows
+from ssl_mir.evaluation.budgets import Budget, budget_of, order
+from ssl_mir.evaluation.journal import CORRECT_BY_CLIP, Result, write_rows
 
 LOWER_IS_BETTER = frozenset({"mae"})
-Summary = dict[tuple[str, str, float, str], tuple[float, float, int]]  # (label, task, fraction, metric) → mean, std, n
+Summary = dict[tuple[str, str, Budget, str], tuple[float, float, int]]  # (label, task, budget, metric) → mean, std, n
 
 
 def write_results(results: list[Result], out: Path) -> None:
-    """results.csv (one row per encoder, task, fraction, seed, layer and metric) and the same as results.json."""
+    """results.csv (one row per encoder, task, label budget, seed, layer and metric) and the same as results.json."""
     write_rows(results, out / "results.csv")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2))
 
@@ -42,11 +43,13 @@ def best(metric: str, values: list[float]) -> float:
 
 
 def summarise(results: list[Result]) -> Summary:
-    """(encoder label, task, fraction, metric) → (mean, std, number of seeds), in first-seen order."""
-    values: dict[tuple[str, str, float, str], list[float]] = {}
+    """(encoder label, task, budget, metric) → (mean, std, number of seeds), in first-seen order; per-clip outcomes
+    are left to `intervals`."""
+    values: dict[tuple[str, str, Budget, str], list[float]] = {}
     for r in results:
-        key = (encoder_label(str(r["encoder"]), str(r["layer"])), str(r["task"]), float(r["fraction"]),  # type: ignore[arg-type]
-               str(r["metric"]))
+        if r["metric"] == CORRECT_BY_CLIP:
+            continue
+        key = (encoder_label(str(r["encoder"]), str(r["layer"])), str(r["task"]), budget_of(r), str(r["metric"]))
         values.setdefault(key, []).append(float(r["value"]))  # type: ignore[arg-type]
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in values.items()}
 
@@ -56,25 +59,26 @@ def cell(mean: float, std: float, n: int) -> str:
 
 
 def print_table(results: list[Result], console: Console | None = None) -> None:
-    """One row per task, fraction and metric, one column per encoder, mean ± std over seeds; the best of each row
-    in bold."""
+    """One row per task, label budget and metric, one column per encoder, mean ± std over seeds; the best of each
+    row in bold."""
     stats = summarise(results)
-    rows = list(dict.fromkeys((t, f, m) for _, t, f, m in stats))
+    tasks = list(dict.fromkeys(t for _, t, _, _ in stats))
+    rows = sorted(dict.fromkeys((t, b, m) for _, t, b, m in stats), key=lambda r: (tasks.index(r[0]), order(r[1])))
     labels = list(dict.fromkeys(e for e, _, _, _ in stats))
     n_seeds = max(n for _, _, n in stats.values())
     table = Table(title=f"Probes on frozen encoders: clip-level test metrics ({n_seeds} seed(s))")
-    for column in ("task", "fraction", "metric"):
+    for column in ("task", "labels", "metric"):
         table.add_column(column)
     for label in labels:
         table.add_column(label, justify="right")
-    for task, fraction, metric in rows:
-        top = best(metric, [stats[(e, task, fraction, metric)][0] for e in labels if (e, task, fraction, metric) in stats])
+    for task, budget, metric in rows:
+        top = best(metric, [stats[(e, task, budget, metric)][0] for e in labels if (e, task, budget, metric) in stats])
         cells = []
         for label in labels:
-            if (label, task, fraction, metric) not in stats:
+            if (label, task, budget, metric) not in stats:
                 cells.append("-")
                 continue
-            text = cell(*stats[(label, task, fraction, metric)])
-            cells.append(f"[bold]{text}[/bold]" if stats[(label, task, fraction, metric)][0] == top else text)
-        table.add_row(task, f"{fraction:g}", metric, *cells)
+            text = cell(*stats[(label, task, budget, metric)])
+            cells.append(f"[bold]{text}[/bold]" if stats[(label, task, budget, metric)][0] == top else text)
+        table.add_row(task, budget.text, metric, *cells)
     (console or Console(width=None if sys.stdout.isatty() else 160)).print(table)  # logs: no wrapping at 80

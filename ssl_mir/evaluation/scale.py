@@ -13,7 +13,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ssl_mir.evaluation import plotting
-from ssl_mir.evaluation.baselines import MFCC, RANDOM_PREFIX, SUPERVISED_PREFIX
+from ssl_mir.evaluation.baselines import HANDCRAFTED, RANDOM_PREFIX, SUPERVISED_PREFIX
+from ssl_mir.evaluation.budgets import order
 from ssl_mir.evaluation.report import Summary, cell, encoder_label
 from ssl_mir.export import read_config
 
@@ -25,7 +26,7 @@ def pretraining_scale(specs: list[str], layer: str = "output") -> Scale:
     different amounts of unlabeled audio: label (of the probed `layer`) → (method · architecture, hours)."""
     found: Scale = {}
     for spec in specs:
-        if spec == MFCC or spec.startswith((RANDOM_PREFIX, SUPERVISED_PREFIX)):
+        if spec in HANDCRAFTED or spec.startswith((RANDOM_PREFIX, SUPERVISED_PREFIX)):
             continue
         config = read_config(spec)
         meta = config.get("meta", {})
@@ -38,10 +39,10 @@ def pretraining_scale(specs: list[str], layer: str = "output") -> Scale:
 
 
 def scale_table(stats: Summary, scale: Scale, task: str, metric: str) -> str:
-    """Rows: method and unlabeled hours; columns: label fractions."""
-    fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)})
+    """Rows: method and unlabeled hours; columns: label budgets."""
+    fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)}, key=order)
     lines = [f"### {task}: {metric} against unlabeled hours", "",
-             "| method | unlabeled hours | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+             "| method | unlabeled hours | " + " | ".join(f.text for f in fractions) + " |",
              "|---|---:|" + "---:|" * len(fractions)]
     for label, (group, hours) in sorted(scale.items(), key=lambda kv: kv[1]):
         cells = [cell(*stats[(label, task, f, metric)]) if (label, task, f, metric) in stats else "-"
@@ -52,15 +53,15 @@ def scale_table(stats: Summary, scale: Scale, task: str, metric: str) -> str:
 
 def plot_scale(stats: Summary, scale: Scale, panels: list[tuple[str, str]], path: Path) -> Figure:
     """One panel per (task, metric): the metric against unlabeled hours (log axis), one line per method and label
-    fraction, ±1 std error bars over seeds. Saved to `path` and returned."""
+    budget, ±1 std error bars over seeds. Saved to `path` and returned."""
     figure, axes = plotting.panels(len(panels))
     for ax, (task, metric) in zip(axes, panels):
-        fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)})
+        fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)}, key=order)
         for group in sorted({g for g, _ in scale.values()}):
             members = sorted((h, label) for label, (g, h) in scale.items() if g == group)
             for f in fractions:
                 points = [(h, stats[(label, task, f, metric)]) for h, label in members
                           if (label, task, f, metric) in stats]
                 ax.errorbar([h for h, _ in points], [s[0] for _, s in points], yerr=[s[1] for _, s in points],
-                            label=f"{group}, {f:.0%} labels", marker="o", capsize=3)
+                            label=f"{group}, {f.text} labels", marker="o", capsize=3)
     return plotting.finish(figure, axes, "unlabeled audio in pre-training (hours)", panels, path)

@@ -135,9 +135,10 @@ def supervised_trainer(budget: SupervisedBudget, monitor: str, accelerator: str 
 
 
 def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: SupervisedBudget, accelerator: str = "auto",
-                     precision: str | int | None = None, seed: int = 0) -> dict[str, float]:
-    """Train `encoder` (fresh, trainable weights) end to end on `data.target_task` and its label fraction; return the
-    clip-level test metrics of the best validation epoch."""
+                     precision: str | int | None = None,
+                     seed: int = 0) -> tuple[dict[str, float], tuple[torch.Tensor, torch.Tensor]]:
+    """Train `encoder` (fresh, trainable weights) end to end on `data.target_task` and its label budget; return the
+    clip-level test metrics of the best validation epoch, and its test predictions per clip with their targets."""
     pl.seed_everything(seed, verbose=False)
     data = data.derive()
     data.min_steps_per_epoch = budget.min_steps_per_epoch
@@ -146,7 +147,8 @@ def train_supervised(encoder: Encoder, data: LabeledDataModule, budget: Supervis
     trainer = supervised_trainer(budget, f"val/{PRIMARY_METRIC[model.task.kind]}", accelerator, precision)
     trainer.fit(model, datamodule=data)
     best = next(c for c in trainer.callbacks if isinstance(c, BestWeights))
-    log.info("supervised %s, fraction %g, seed %d: %d epochs, validation %s %s", data.target, data.label_fraction, seed,
+    log.info("supervised %s, fraction %g, shots %s, seed %d: %d epochs, validation %s %s", data.target,
+             data.label_fraction, data.label_shots, seed,
              trainer.current_epoch, best.monitor, [round(v, 4) for v in best.history])
     scores = trainer.test(model, datamodule=data, verbose=False)[0]
-    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}
+    return {k.removeprefix("test/"): float(v) for k, v in scores.items()}, model.evaluator.clip_outputs

@@ -1,11 +1,12 @@
-"""The evaluation sweep: encoders × tasks × label fractions × seeds (× layers), one result row per metric.
+"""The evaluation sweep: encoders × tasks × label budgets × seeds (× layers), one result row per metric, and for a
+multiclass task one more with each test clip's outcome (`journal.CORRECT_BY_CLIP`), which intervals resample.
 
 Frozen encoders are embedded once per chunk length, on the full training split, and every fraction, seed and layer
 probes a subset of those embeddings; `random:` encoders are re-drawn, and so re-embedded, per seed. A
 `supervised:` entry trains that architecture end to end on each labeled subset, reading every training clip in every
 epoch: a sweep with one decodes and resamples the corpus once, into a decoded cache (data.decoded_cache), unless the
 data names its own cache or streams shards. For a given task, fraction and seed every entry sees the same training
-clips (data.fractions).
+clips (data.fractions), whether the budget is a fraction of the training split or shots per class.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ssl_mir.data.labeled import LabeledDataModule
@@ -25,9 +27,12 @@ from ssl_mir.encoders.base import Pooling
 from ssl_mir.evaluation.baselines import RANDOM_PREFIX, SUPERVISED_PREFIX, check_spec, resolve_encoder
 from ssl_mir.evaluation.cache import cached_extract
 from ssl_mir.evaluation.embeddings import ChunkEmbeddings
-from ssl_mir.evaluation.journal import Journal, Result
+from ssl_mir.evaluation.budgets import Budget, budgets
+from ssl_mir.evaluation.journal import CORRECT_BY_CLIP, Journal, Result
 from ssl_mir.evaluation.probe import ProbeConfig, ProbeFit, probe_fits
 from ssl_mir.evaluation.supervised import SupervisedBudget, train_supervised
+
+Outputs = tuple[torch.Tensor, torch.Tensor]  # clip predictions (K, C) and targets (K,) of the test split
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +43,14 @@ class Sweep:
 
     Args:
         encoders: exported encoder folders; "random:FOLDER" is that architecture with random weights (per seed);
-            "supervised:FOLDER" is that architecture trained end to end on each labeled subset; "mfcc" is the
-            MFCC-statistics baseline.
+            "supervised:FOLDER" is that architecture trained end to end on each labeled subset; "mfcc" and "chroma"
+            are the MFCC- and chroma-statistics baselines.
         fractions: label fractions of the training split, each in (0, 1].
         tasks: the tasks to evaluate (default: every task of the data).
         chunk_seconds: per task, a chunk length shorter than data.chunk_samples (default: that length).
         probe: the probe protocol; its seeds are the sweep's seeds.
         supervised: how `supervised:` entries are trained.
+        shots: label budgets in clips per class of a multiclass task (tasks of other kinds get fractions only).
     """
 
     encoders: list[str]
@@ -53,6 +59,7 @@ class Sweep:
     chunk_seconds: dict[str, float] = field(default_factory=dict)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     supervised: SupervisedBudget = field(default_factory=SupervisedBudget)
+    shots: list[int] = field(default_factory=list)
 
     def check(self, data: LabeledDataModule) -> None:
         """Every error a sweep can know of before it spends any time: bad encoder specs, fractions and task names,
@@ -66,6 +73,9 @@ class Sweep:
         for f in self.fractions:
             if not 0.0 < f <= 1.0:
                 raise ValueError(f"fractions: {f} is not in (0, 1]")
+        for n in self.shots:
+            if n < 1:
+                raise ValueError(f"shots: {n} is not a number of clips per class (at least 1)")
         for name in [*(self.tasks or []), *self.chunk_seconds]:
             if name not in data.task_kinds:
                 raise ValueError(f"task '{name}' is not one of data.tasks {list(data.task_kinds)}")
@@ -73,6 +83,10 @@ class Sweep:
 
     def task_names(self, data: LabeledDataModule) -> list[str]:
         return list(self.tasks or data.task_kinds)
+
+    def budgets(self, kind: str) -> list[Budget]:
+        """The label budgets of a task of this kind: shots apply to multiclass tasks only."""
+        return budgets(self.fractions, self.shots if kind == "multiclass" else [])
 
     def chunk_samples(self, data: LabeledDataModule, task: str) -> int:
         seconds = self.chunk_seconds.get(task)
@@ -121,44 +135,56 @@ def _run_cells(sweep: Sweep, data: LabeledDataModule, accelerator: str, precisio
     results: list[Result] = []
     memo: dict[tuple[str, int | None, int], dict[str, ChunkEmbeddings]] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    total = len(tasks) * len(sweep.encoders) * len(sweep.fractions) * len(seeds)
+    total = sum(len(sweep.encoders) * len(sweep.budgets(data.task_kinds[t])) * len(seeds) for t in tasks)
     with Progress(*columns, disable=not show_progress) as progress:
         bar = progress.add_task("sweep", total=total)
         for name in tasks:
             task_data = data.derive(target=name, chunk_samples=sweep.chunk_samples(data, name))
             for spec in sweep.encoders:
-                for seed, fraction in _grid(seeds, sweep.fractions):
-                    progress.update(bar, description=f"{spec} · {name} · {fraction:g} · seed {seed}")
-                    if journal is not None and (spec, name, fraction, seed) in journal.cells:
-                        results.extend(journal.cells[spec, name, fraction, seed])
+                for seed, budget in _grid(seeds, sweep.budgets(task_data.target_task.kind)):
+                    progress.update(bar, description=f"{spec} · {name} · {budget.text} · seed {seed}")
+                    if journal is not None and (spec, name, budget, seed) in journal.cells:
+                        results.extend(journal.cells[spec, name, budget, seed])
                         progress.advance(bar)
                         continue
-                    subset = task_data.derive(label_fraction=fraction, seed=seed)
+                    subset = budget.subset(task_data, seed)
                     if spec.startswith(SUPERVISED_PREFIX):
                         encoder = resolve_encoder(spec, seed, data.sample_rate)
-                        rows = {"output": train_supervised(encoder, subset, sweep.supervised, accelerator, precision,
+                        fits = {"output": train_supervised(encoder, subset, sweep.supervised, accelerator, precision,
                                                            seed)}
                     else:
                         embeddings = embeddings_of(memo, spec, seed, task_data, accelerator, cache_dir,
                                                    sweep.probe.pooling)
-                        fits = probe_subset(embeddings, subset, sweep.probe, accelerator, seed)
-                        rows = {layer: fit.test for layer, fit in fits.items()}
-                    cell = [{"encoder": spec, "task": name, "fraction": fraction, "seed": seed, "layer": layer,
-                             "metric": k, "value": v} for layer, scores in rows.items() for k, v in scores.items()]
+                        fits = {layer: (fit.test, fit.outputs) for layer, fit in
+                                probe_subset(embeddings, subset, sweep.probe, accelerator, seed).items()}
+                    cell = cell_rows(spec, name, budget, seed, fits, task_data.target_task.kind)
                     if journal is not None:
                         journal.add(cell)
                     results.extend(cell)
                     progress.advance(bar)
-                    log.info("cell %d of %d: %s on %s, fraction %g, seed %d: %s", int(progress.tasks[0].completed),
-                             total, spec, name, fraction, seed, rows)
+                    log.info("cell %d of %d: %s on %s, %s, seed %d: %s", int(progress.tasks[0].completed),
+                             total, spec, name, budget.text, seed, {k: v[0] for k, v in fits.items()})
     return results
 
 
-def _grid(seeds: list[int], fractions: list[float]) -> Iterator[tuple[int, float]]:
-    """Seeds outermost, so that a random encoder is drawn once per seed and serves every fraction."""
+def cell_rows(spec: str, task: str, budget: Budget, seed: int, fits: dict[str, tuple[dict[str, float], Outputs]],
+              kind: str) -> list[Result]:
+    """One cell's result rows: each layer's metrics, and for a multiclass task each test clip's outcome."""
+    rows: list[Result] = []
+    for layer, (scores, (preds, targets)) in fits.items():
+        values: dict[str, object] = dict(scores)
+        if kind == "multiclass":
+            values[CORRECT_BY_CLIP] = "".join("1" if c else "0" for c in (preds.argmax(dim=1) == targets).tolist())
+        rows += [{"encoder": spec, "task": task, "fraction": budget.fraction, "shots": budget.shots, "seed": seed,
+                  "layer": layer, "metric": k, "value": v} for k, v in values.items()]
+    return rows
+
+
+def _grid(seeds: list[int], budgets: list[Budget]) -> Iterator[tuple[int, Budget]]:
+    """Seeds outermost, so that a random encoder is drawn once per seed and serves every budget."""
     for seed in seeds:
-        for fraction in fractions:
-            yield seed, fraction
+        for budget in budgets:
+            yield seed, budget
 
 
 def embeddings_of(memo: dict, spec: str, seed: int, data: LabeledDataModule, accelerator: str,

@@ -30,25 +30,38 @@ def test_compare_writes_csv_report_and_plot(corpus: Path, tmp_path: Path) -> Non
     enc = tmp_path / "run" / "encoder"
     save_encoder(ShortChunkCNN(channels=[4, 8], n_mels=16), enc)
     main(compare_args(corpus, tmp_path, "--encoders", f"[{enc}, random:{enc}, supervised:{enc}, mfcc]",
-                      "--fractions", "[0.25, 1.0]", "--probe.seeds", "[0, 1]", "--probe.max_epochs", "2",
-                      "--supervised.max_epochs", "1", "--supervised.min_steps_per_epoch", "1",
-                      "--chunk_seconds", "{instrument: 0.5}"))
+                      "--fractions", "[0.25, 1.0]", "--shots", "[1]", "--probe.seeds", "[0, 1]",
+                      "--probe.max_epochs", "2", "--supervised.max_epochs", "1", "--supervised.min_steps_per_epoch",
+                      "1", "--chunk_seconds", "{instrument: 0.5}"))
     out = tmp_path / "out"
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
-    keys = {(r["encoder"], r["fraction"], r["seed"], r["metric"]) for r in rows}
+    keys = {(r["encoder"], r["fraction"], r["shots"], r["seed"], r["metric"]) for r in rows}
     specs = [str(enc), f"random:{enc}", f"supervised:{enc}", "mfcc"]
-    assert keys == {(e, f, s, m) for e in specs for f in ("0.25", "1.0") for s in ("0", "1")
-                    for m in ("accuracy", "macro_f1", "top3_accuracy")}
+    budgets = (("0.25", "0"), ("1.0", "0"), ("0.0", "1"))
+    assert keys == {(e, f, n, s, m) for e in specs for f, n in budgets for s in ("0", "1")
+                    for m in ("accuracy", "macro_f1", "top3_accuracy", "correct_by_clip")}
+    outcomes = {(r["encoder"], r["fraction"], r["shots"], r["seed"]): r["value"] for r in rows
+                if r["metric"] == "correct_by_clip"}
+    n_test = {len(v) for v in outcomes.values()}
+    assert len(n_test) == 1 and set("".join(outcomes.values())) <= {"0", "1"}  # one outcome per test clip, everywhere
+    for r in rows:  # each cell's accuracy is the share of its clips that are right
+        if r["metric"] == "accuracy":
+            right = outcomes[r["encoder"], r["fraction"], r["shots"], r["seed"]]
+            assert abs(float(r["value"]) - right.count("1") / len(right)) < 1e-6
     assert len(rows) == len(keys) and {r["task"] for r in rows} == {"instrument"}
     report = (out / "report.md").read_text()
-    assert "## Protocol" in report and "Clips kept (seed 0): instrument: 0.25 → " in report
+    assert "## Protocol" in report and "Clips kept (seed 0): instrument: " in report
     assert "non-overlapping chunks (instrument 0.5 s)" in report
-    assert "mean and standard deviation, for every encoder and every layer, MFCC included" in report
+    assert "mean and standard deviation, for every encoder and every layer, MFCC and chroma included" in report
     assert "`probe.pooling: mean_std`" in report
     assert "decoded and resampled once for the sweep" in report  # the supervised: entry asked for it
     assert (tmp_path / "cache" / "decoded" / "16000" / "index.json").is_file()
-    assert "| encoder | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
+    assert "| encoder | 1 shot | 25% | 100% |" in report and "| supervised(run) |" in report and "**" in report
+    assert "instrument: 1 shot → 6, 25% → " in report
+    assert "### instrument: accuracy, mean over seeds [95 % bootstrap interval over the" in report
+    assert "| run − random(run) |" in report and "| run − mfcc |" in report and "| run − supervised(run) |" in report
+    assert (out / "label_efficiency_shots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "label_efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for figure in ("map", "confusion"):
         assert (out / f"{figure}_instrument.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

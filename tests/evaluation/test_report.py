@@ -7,6 +7,7 @@ from rich.console import Console
 from ssl_mir.data.datamodules import LabeledDataModule
 from ssl_mir.encoders import ShortChunkCNN
 from ssl_mir.evaluation.baselines import resolve_encoder
+from ssl_mir.evaluation.budgets import Budget
 from ssl_mir.evaluation.probe import ProbeConfig
 from ssl_mir.evaluation.report import encoder_label, print_table, summarise
 from ssl_mir.evaluation.sweep import Sweep, run_sweep
@@ -20,7 +21,7 @@ def probe_encoders(encoders: list[str], data: LabeledDataModule, config: ProbeCo
 def test_summarise_gives_mean_and_std_over_seeds() -> None:
     results = [{"encoder": "e", "task": "t", "fraction": 1.0, "seed": s, "layer": "output", "metric": "accuracy",
                 "value": v} for s, v in [(0, 0.5), (1, 0.7)]]
-    mean, std, n = summarise(results)[("e", "t", 1.0, "accuracy")]
+    mean, std, n = summarise(results)[("e", "t", Budget(0, 1.0), "accuracy")]
     assert (round(mean, 6), round(std, 6), n) == (0.6, 0.1, 2)
     console = Console(record=True, width=200)
     print_table(results, console)
@@ -38,7 +39,7 @@ def test_random_encoders_are_reinitialised_per_seed(tmp_path: Path, corpus: Path
     data = LabeledDataModule(str(corpus), {"instrument": "multiclass"}, chunk_samples=16000, num_workers=0)
     results = probe_encoders([spec], data, ProbeConfig(max_epochs=2, seeds=[0, 1]))
     assert sorted((r["seed"], r["metric"]) for r in results) == [
-        (s, m) for s in (0, 1) for m in ("accuracy", "macro_f1", "top3_accuracy")]
+        (s, m) for s in (0, 1) for m in ("accuracy", "correct_by_clip", "macro_f1", "top3_accuracy")]
 
 
 def test_sample_rate_mismatch_is_a_clear_error(tmp_path: Path, corpus: Path) -> None:

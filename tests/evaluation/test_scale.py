@@ -11,6 +11,7 @@ import pytest
 from ssl_mir.cli import main
 from ssl_mir.data.manifest import Manifest
 from ssl_mir.encoders import ShortChunkCNN
+from ssl_mir.evaluation.budgets import Budget
 from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
 from ssl_mir.export import save_encoder
 
@@ -54,8 +55,9 @@ def test_scale_groups_one_method_over_several_pool_sizes(tmp_path: Path) -> None
     scale = pretraining_scale([a, b, c, d, f"random:{a}", "mfcc"])
     assert scale == {"s10": ("SimCLR · ShortChunkCNN", 1.0), "s100": ("SimCLR · ShortChunkCNN", 10.0)}
     assert set(pretraining_scale([a, b], "best")) == {"s10@best", "s100@best"}  # the labels of best-layer results
-    stats = {("s10", "key", 0.1, "accuracy"): (0.2, 0.01, 3), ("s100", "key", 0.1, "accuracy"): (0.3, 0.02, 3),
-             ("s10", "key", 1.0, "accuracy"): (0.4, 0.01, 3), ("s100", "key", 1.0, "accuracy"): (0.5, 0.0, 3)}
+    tenth, whole = Budget(0, 0.1), Budget(0, 1.0)
+    stats = {("s10", "key", tenth, "accuracy"): (0.2, 0.01, 3), ("s100", "key", tenth, "accuracy"): (0.3, 0.02, 3),
+             ("s10", "key", whole, "accuracy"): (0.4, 0.01, 3), ("s100", "key", whole, "accuracy"): (0.5, 0.0, 3)}
     table = scale_table(stats, scale, "key", "accuracy")
     assert "| SimCLR · ShortChunkCNN | 1.00 | 0.200 ± 0.010 | 0.400 ± 0.010 |" in table
     assert "| SimCLR · ShortChunkCNN | 10.00 | 0.300 ± 0.020 | 0.500 ± 0.000 |" in table
