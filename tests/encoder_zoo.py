@@ -4,7 +4,7 @@ round trips, the HEAR API, ONNX parity."""
 from __future__ import annotations
 
 from ssl_mir.encoders import (CRNN, BiRNN, ChromaNet, ChromaStats, Conv1dEncoder, DenseEncoder, MFCCStats,
-                              PatchTransformer, SampleCNN, ShortChunkCNN, VGGEncoder)
+                              PatchTransformer, SampleCNN, ShortChunkCNN, TwoPart, VGGEncoder)
 from ssl_mir.frontends import CQT, STFT, Chroma
 
 EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
@@ -18,6 +18,7 @@ EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0
                 lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent"),
                 lambda: VGGEncoder(channels=[4, 8], aggregation="max"),
                 lambda: ChromaStats(n_octaves=3),
-                lambda: ChromaNet(n_octaves=3, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0)]
+                lambda: TwoPart(ShortChunkCNN(channels=[4, 8], n_mels=16),
+                                ChromaNet(n_octaves=3, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0))]
 FAMILY_IDS = ["short_chunk_cnn", "sample_cnn", "mfcc", "patch_transformer", "dense_stft", "conv1d_cqt", "crnn_chroma",
-              "birnn", "vgg", "chroma_stats", "chromanet"]
+              "birnn", "vgg", "chroma_stats", "two_part_chromanet"]

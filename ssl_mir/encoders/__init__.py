@@ -11,7 +11,8 @@ from ssl_mir.encoders.mfcc import MFCCStats
 from ssl_mir.encoders.rnn import BiRNN
 from ssl_mir.encoders.samplecnn import SampleCNN
 from ssl_mir.encoders.transformer import PatchTransformer
+from ssl_mir.encoders.two_part import TwoPart
 from ssl_mir.encoders.vgg import VGGEncoder
 
 __all__ = ["BiRNN", "CRNN", "ChromaNet", "ChromaStats", "Conv1dEncoder", "DenseEncoder", "Encoder", "MFCCStats",
-           "PatchTransformer", "SampleCNN", "ShortChunkCNN", "VGGEncoder"]
+           "PatchTransformer", "SampleCNN", "ShortChunkCNN", "TwoPart", "VGGEncoder"]

@@ -9,5 +9,7 @@ from ssl_mir.pretext.m2d import M2D
 from ssl_mir.pretext.mae import MAE
 from ssl_mir.pretext.simclr import SimCLR
 from ssl_mir.pretext.stone import STONE
+from ssl_mir.pretext.two_part import InvariantEquivariant
 
-__all__ = ["BYOLA", "COLA", "M2D", "MAE", "BestRQ", "PretextModule", "STONE", "SimCLR", "SimCLRCOLA"]
+__all__ = ["BYOLA", "COLA", "InvariantEquivariant", "M2D", "MAE", "BestRQ", "PretextModule", "STONE", "SimCLR",
+           "SimCLRCOLA"]

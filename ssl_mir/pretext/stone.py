@@ -61,29 +61,36 @@ class STONE(PretextModule):
                              f"got {type(encoder).__name__}")
         self.omega, self.temperature, self.mode_weight = omega, temperature, mode_weight
 
-    def distributions(self, views: torch.Tensor, original: torch.Tensor,
-                      transposed: torch.Tensor) -> torch.Tensor:
-        """(B, 2, S) segments → (3, B, 2, 12) key distributions of A, B and A transposed."""
-        b = views.shape[0]
-        encoder: ChromaNet = self.encoder  # type: ignore[assignment]
-        cqt = encoder.frontend(views.flatten(0, 1))  # (2B, 1, F, T)
-        cqt = cqt.view(b, 2, *cqt.shape[1:])  # (B, 2, 1, F, T)
-        a, second = cqt[:, 0], cqt[:, 1]  # (B, 1, F, T)
-        inputs = torch.cat([crop_bins(a, original, encoder.n_bins), crop_bins(second, original, encoder.n_bins),
-                            crop_bins(a, transposed, encoder.n_bins)])  # (3B, 1, n_bins, T)
-        logits = encoder.key_logits(encoder.states_from_cqt(inputs)[-1])  # (3B, 2, 12)
-        y = torch.softmax(logits.flatten(1).float() / self.temperature, dim=1)  # (3B, 24)
-        return y.view(3, b, 2, 12)
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        views = batch["views"]  # (B, 2, S)
-        if views.shape[1] != 2:
-            raise ValueError(f"STONE needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
-        original, transposed = transposition_offsets(len(views), views.device)
-        y = self.distributions(views, original, transposed)  # (3, B, 2, 12)
-        key = stone_key_loss(*y.sum(dim=2), transposed - original, self.omega)
-        mode = mode_agreement(*y[:, :, 0].sum(dim=-1))
+        key, mode = stone_terms(self.encoder, batch["views"], self.omega, self.temperature)  # type: ignore[arg-type]
         loss = key + self.mode_weight * mode
         self.log_dict({"train/loss": loss, "train/key_loss": key, "train/mode_loss": mode}, prog_bar=True,
-                      batch_size=len(views))
+                      batch_size=len(batch["views"]))
         return loss
+
+
+def key_distributions(encoder: ChromaNet, views: torch.Tensor, original: torch.Tensor, transposed: torch.Tensor,
+                      temperature: float = 1.0) -> torch.Tensor:
+    """(B, 2, S) segments → (3, B, 2, 12) key distributions of A, B (cropped at `original`) and A transposed (cropped
+    at `transposed`)."""
+    b = views.shape[0]
+    cqt = encoder.frontend(views.flatten(0, 1))  # (2B, 1, F, T)
+    cqt = cqt.view(b, 2, *cqt.shape[1:])  # (B, 2, 1, F, T)
+    a, second = cqt[:, 0], cqt[:, 1]  # (B, 1, F, T)
+    inputs = torch.cat([crop_bins(a, original, encoder.n_bins), crop_bins(second, original, encoder.n_bins),
+                        crop_bins(a, transposed, encoder.n_bins)])  # (3B, 1, n_bins, T)
+    logits = encoder.key_logits(encoder.states_from_cqt(inputs)[-1])  # (3B, 2, 12)
+    y = torch.softmax(logits.flatten(1).float() / temperature, dim=1)  # (3B, 24)
+    return y.view(3, b, 2, 12)
+
+
+def stone_terms(encoder: ChromaNet, views: torch.Tensor, omega: int = 7,
+                temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """STONE's key loss and mode term for a batch of two segments per clip (B, 2, S), with a drawn transposition."""
+    if views.shape[1] != 2:
+        raise ValueError(f"STONE needs 2 views per clip, got {views.shape[1]} (set data.n_views: 2)")
+    original, transposed = transposition_offsets(len(views), views.device)
+    y = key_distributions(encoder, views, original, transposed, temperature)  # (3, B, 2, 12)
+    key = stone_key_loss(*y.sum(dim=2), transposed - original, omega)
+    mode = mode_agreement(*y[:, :, 0].sum(dim=-1))
+    return key, mode

@@ -15,7 +15,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 # One config per method and encoder family; the others differ from these in hyper-parameters only.
 CONFIGS = ["simclr_cnn2d", "simclr_samplecnn", "cola_crnn", "byola_crnn", "mae_transformer", "bestrq_transformer",
-           "m2d_transformer", "simclr_cola_cnn2d", "stone_chromanet"]
+           "m2d_transformer", "simclr_cola_cnn2d", "stone_chromanet", "simclr_stone_twopart"]
 
 
 @pytest.fixture

@@ -144,3 +144,26 @@ def test_stone_refuses_an_encoder_without_a_spare_octave() -> None:
 
     with pytest.raises(ValueError, match="STONE needs a ChromaNet"):
         STONE(ShortChunkCNN(channels=[4]))  # type: ignore[arg-type]
+
+
+def test_invariant_equivariant_sends_each_loss_to_its_own_part() -> None:
+    """SimCLR's loss moves the invariant part only, STONE's the equivariant part only; the sum is their weighted
+    sum."""
+    from ssl_mir.encoders import ShortChunkCNN, TwoPart
+    from ssl_mir.pretext import InvariantEquivariant
+
+    torch.manual_seed(0)
+    encoder = TwoPart(ShortChunkCNN(channels=[4, 8], n_mels=16), ChromaNet(channels=[4, 4], time_pools=[2, 1]))
+    module = InvariantEquivariant(encoder, stone_weight=0.5, mode_weight=2.0)
+    views = torch.randn(4, 2, 16000) * 0.1
+    logged: dict[str, torch.Tensor] = {}
+    module.log_dict = lambda values, **_: logged.update(values)  # type: ignore[method-assign]
+    torch.manual_seed(5)
+    loss = module.training_step({"views": views}, 0)
+    expected = logged["train/simclr"] + 0.5 * (logged["train/key_loss"] + 2.0 * logged["train/mode_loss"])
+    assert torch.allclose(loss, expected)
+    for name, part in (("train/simclr", encoder.equivariant), ("train/key_loss", encoder.invariant)):
+        grads = torch.autograd.grad(logged[name], list(part.parameters()), allow_unused=True, retain_graph=True)
+        assert all(g is None or not g.any() for g in grads), name
+    with pytest.raises(ValueError, match="equivariant part is a ChromaNet"):
+        InvariantEquivariant(TwoPart(ShortChunkCNN(channels=[4]), ShortChunkCNN(channels=[4])))
