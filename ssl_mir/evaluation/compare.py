@@ -168,7 +168,8 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
   when linear).
 - **chroma**: CQT chroma ({chroma['bins_per_octave']} bins per octave over {chroma['n_octaves']} octaves from C1,
   {chroma['bins_per_octave'] // 12} bins summed per pitch class, each frame divided by its largest class; librosa's
-  `chroma_cqt`), mean and std over time (24 numbers), then the same probe: the handcrafted baseline for tonal tasks, which MFCCs cannot hear.
+  `chroma_cqt`), mean and std over time (24 numbers), then the same probe: the handcrafted baseline for tonal
+  tasks, which MFCCs cannot hear.
 - **Software**: ssl_mir {ssl_mir.__version__}, torch {torch.__version__}, Python {platform.python_version()},
   {device or ("CUDA" if torch.cuda.is_available() else "CPU")}.
 
