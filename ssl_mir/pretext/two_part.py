@@ -66,8 +66,8 @@ class InvariantEquivariant(PretextModule):
         encoder: TwoPart = self.encoder  # type: ignore[assignment]
         z = self.projector(encoder.invariant.embed(views.flatten(0, 1))).view(len(views), 2, -1)  # (B, 2, d)
         simclr = nt_xent(z[:, 0], z[:, 1], self.temperature)
-        key, mode = stone_terms(encoder.equivariant, views, self.omega)  # type: ignore[arg-type]
-        loss = simclr + self.stone_weight * (key + self.mode_weight * mode)
-        self.log_dict({"train/loss": loss, "train/simclr": simclr, "train/key_loss": key, "train/mode_loss": mode},
-                      prog_bar=True, batch_size=len(views))
+        terms = stone_terms(encoder.equivariant, views, self.omega)  # type: ignore[arg-type]
+        loss = simclr + self.stone_weight * (terms["key"] + self.mode_weight * terms["mode"])
+        self.log_dict({"train/loss": loss, "train/simclr": simclr, "train/key_loss": terms["key"],
+                       "train/mode_loss": terms["mode"]}, prog_bar=True, batch_size=len(views))
         return loss

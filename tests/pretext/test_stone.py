@@ -167,3 +167,30 @@ def test_invariant_equivariant_sends_each_loss_to_its_own_part() -> None:
         assert all(g is None or not g.any() for g in grads), name
     with pytest.raises(ValueError, match="equivariant part is a ChromaNet"):
         InvariantEquivariant(TwoPart(ShortChunkCNN(channels=[4]), ShortChunkCNN(channels=[4])))
+
+
+def test_mode_pseudo_labels_follow_krumhansl_kessler_in_any_key() -> None:
+    from ssl_mir.pretext.stone import mode_pseudo_labels
+
+    c_major = torch.tensor([1.0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1])  # the C major scale, tonic triad stressed
+    c_major[[0, 4, 7]] += 2
+    a_minor = torch.tensor([1.0, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1])  # A harmonic minor (G#), its triad stressed
+    a_minor[[9, 0, 4]] += 2
+    profiles = torch.stack([c_major, a_minor, c_major.roll(5), a_minor.roll(-3)])
+    assert mode_pseudo_labels(profiles).tolist() == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_stone_logs_the_mode_prior_and_weighs_it_in_when_asked() -> None:
+    torch.manual_seed(0)
+    encoder = ChromaNet(channels=[4, 4], time_pools=[2, 1])
+    views = torch.randn(4, 2, 16000) * 0.1
+    losses = []
+    for weight in (0.0, 2.0):
+        module = STONE(encoder, mode_prior_weight=weight)
+        logged: dict[str, torch.Tensor] = {}
+        module.log_dict = lambda values, **_: logged.update(values)  # type: ignore[method-assign]
+        torch.manual_seed(3)
+        losses.append(module.training_step({"views": views}, 0))
+        expected = logged["train/key_loss"] + 1.5 * logged["train/mode_loss"] + weight * logged["train/mode_prior"]
+        assert torch.allclose(losses[-1], expected) and float(logged["train/mode_prior"]) > 0
+    assert float(losses[1]) > float(losses[0])
