@@ -144,7 +144,7 @@ def protocol(sweep: Sweep, data: LabeledDataModule, device: str | None = None) -
 - **Data**: `{data.manifest_path}` at {data.sample_rate} Hz; clips per split: {sizes}; {data.n_skipped} bad files
   skipped{"; decoded and resampled once for the sweep, 16-bit (supervised.decode_once)" if decodes_once(sweep, data)
           else ""}. Test metrics are clip level, on the whole test split.
-- **Label budgets**: fractions {", ".join(f"{f:g}" for f in sweep.fractions)} of the training clips{shots}, drawn
+- **Label budgets**: fractions [{", ".join(f"{f:g}" for f in sweep.fractions)}] of the training clips{shots}, drawn
   per seed: stratified per class (multiclass), iterative stratification (multilabel; Sechidis et al. 2011), uniform
   (regression); every class keeps at least one clip; every encoder and baseline gets the same clips for a given task,
   budget and seed; vocabularies come from the full training split. Clips kept (seed {seed}): {subsets}.

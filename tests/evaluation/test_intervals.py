@@ -4,9 +4,11 @@ identical across encoders."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from ssl_mir.data.fractions import shot_subset
 from ssl_mir.evaluation.budgets import Budget, budgets
@@ -79,3 +81,18 @@ def test_shots_are_the_same_clips_whoever_asks_and_nested() -> None:
 def test_budgets_read_shots_first_then_fractions() -> None:
     assert [b.text for b in budgets([1.0, 0.1], [20, 1, 5])] == ["1 shot", "5 shots", "20 shots", "10%", "100%"]
     assert Budget(0, 0.01).text == "1%"
+
+
+def test_label_shots_take_n_clips_per_class_of_a_multiclass_target_only(corpus: Path) -> None:
+    from ssl_mir.data.datamodules import LabeledDataModule
+
+    tasks = {"instrument": "multiclass", "tempo": "regression"}
+    data = LabeledDataModule(str(corpus), tasks, target="instrument", chunk_samples=16000, num_workers=0)
+    two = data.derive(label_shots=2, seed=1)
+    labels = two.targets["train"]["instrument"][two.train_indices]
+    assert torch.bincount(labels).max() == 2 and len(set(labels.tolist())) == len(data.tasks["instrument"].classes)
+    assert data.derive(label_fraction=1.0).train_indices == list(range(len(data.splits["train"])))  # shots undone
+    with pytest.raises(ValueError, match="counts clips per class of a multiclass target; 'tempo' is regression"):
+        data.derive(target="tempo", label_shots=2).train_indices
+    with pytest.raises(ValueError, match="label_shots must be at least 1"):
+        data.derive(label_shots=0)
