@@ -17,8 +17,9 @@ EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0
                 lambda: CRNN(frontend=Chroma(mean=1.0, n_octaves=3), channels=[4, 8], gru_dim=8),
                 lambda: BiRNN(cell="lstm", hidden=4, aggregation="recurrent"),
                 lambda: VGGEncoder(channels=[4, 8], aggregation="max"),
-                lambda: ChromaStats(n_octaves=3),
+                lambda: ChromaStats(n_octaves=1),
+                lambda: ChromaNet(n_octaves=1, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0),
                 lambda: TwoPart(ShortChunkCNN(channels=[4, 8], n_mels=16),
-                                ChromaNet(n_octaves=3, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0))]
+                                ChromaNet(n_octaves=1, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0))]
 FAMILY_IDS = ["short_chunk_cnn", "sample_cnn", "mfcc", "patch_transformer", "dense_stft", "conv1d_cqt", "crnn_chroma",
-              "birnn", "vgg", "chroma_stats", "two_part_chromanet"]
+              "birnn", "vgg", "chroma_stats", "chromanet", "two_part"]
