@@ -29,8 +29,8 @@ def test_bootstrap_interval_of_an_accuracy_matches_the_normal_approximation() ->
 
 
 def test_paired_difference_cancels_what_both_share() -> None:
-    """B is A with 30 of 600 wrong clips made right: every resample gives B − A = 30/600 exactly, an interval of zero
-    width that excludes 0; unpaired, the two intervals would overlap."""
+    """B is A with 30 of 600 wrong clips made right: on every resample B − A counts only those clips, never below 0,
+    so the paired interval excludes 0 while the unpaired intervals of A and B overlap."""
     rng = np.random.default_rng(0)
     a = (rng.random(600) < 0.5).astype(float)
     b = a.copy()
