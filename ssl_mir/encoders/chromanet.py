@@ -2,12 +2,14 @@
 
 Kong, Meseguer-Brocal, Lostanlen, Lagrange & Hennequin, "STONE: Self-supervised Tonality Estimator" (ISMIR 2024),
 and its 24-key variant (S-KEY, ICASSP 2025). Every convolution keeps every CQT bin (time alone is downsampled) and
-pads frequency with zeros, so shifting the input by k bins shifts every feature map by k bins away from the edges;
-averaging the octaves of a map then rolls its 12 pitch classes by k. A 1×1 classifier turns each pitch class of the
-last map into 2 logits (two modes) per frame.
+repeats the edge bins as padding (a constant background has no edge), so shifting the input by k bins shifts every
+feature map by k bins away from the edges; averaging the octaves of a map then rolls its 12 pitch classes by k. A
+1×1 classifier turns each pitch class of the last map into 2 logits (two modes) per frame.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -78,10 +80,7 @@ class ChromaNet(Encoder):
             raise ValueError(f"kernel {kernel} must be odd in both axes, so that frequency shifts stay aligned")
         self.sample_rate, self.offset, self.n_bins = sample_rate, offset, 12 * n_octaves
         self.embed_dim = 24
-        reduction = 1
-        for p in time_pools:
-            reduction *= p
-        self.frame_rate = sample_rate / hop_length / reduction
+        self.frame_rate = sample_rate / hop_length / math.prod(time_pools)
         self.frontend = CQT(sample_rate, hop_length, fmin, n_octaves + 1, 12, mean=cqt_mean, std=cqt_std)
         self.input_bn = nn.BatchNorm2d(1)
         self.blocks = nn.ModuleList(

@@ -155,10 +155,6 @@ def mode_agreement(*modes: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """The mode term of STONE's 24-key variant: each pair of views of a clip, whatever their transposition, must give
     the same probability m (N,) of the first mode; binary cross-entropy of each view's m against each other's,
     averaged over the ordered pairs and the batch."""
-    terms = []
-    for i, p in enumerate(modes):
-        for j, q in enumerate(modes):
-            if i != j:
-                q = q.float().clamp(eps, 1 - eps)
-                terms.append(-(p.float() * torch.log(q) + (1 - p.float()) * torch.log(1 - q)))
+    terms = [F.binary_cross_entropy(q.float().clamp(eps, 1 - eps), p.float(), reduction="none")
+             for i, p in enumerate(modes) for j, q in enumerate(modes) if i != j]
     return torch.stack(terms).mean()
