@@ -9,13 +9,16 @@ from jsonargparse import ArgumentParser
 def synth(args: list[str]) -> None:
     """Write a corpus. --kind procedural (the default): the built-in corpus of procedural pieces, audio/*.wav and
     manifest.csv. --kind pieces: excerpts of real compositions from the music21 corpus, manifest.csv (the labeled
-    set, split by work) and unlabeled.csv (a larger pool of other works); needs pip install 'ssl_mir[corpus]'."""
+    set, split by work) and unlabeled.csv (a larger pool of other works); needs pip install 'ssl_mir[corpus]'.
+    --kind notes: single notes of the SoundFont's programs × pitches × velocities, manifest.csv split by program
+    (labels pitch and family)."""
     import argparse
 
+    from ssl_mir.data.notes_corpus import synthesize_notes
     from ssl_mir.data.pieces_corpus import synthesize_pieces
     from ssl_mir.data.synthetic import synthesize
 
-    kinds = {"procedural": synthesize, "pieces": synthesize_pieces}
+    kinds = {"procedural": synthesize, "pieces": synthesize_pieces, "notes": synthesize_notes}
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--kind", choices=list(kinds), default="procedural")
     kind, _ = pre.parse_known_args(args)

@@ -7,9 +7,10 @@ from ssl_mir.pretext.cola import COLA
 from ssl_mir.pretext.joint import SimCLRCOLA
 from ssl_mir.pretext.m2d import M2D
 from ssl_mir.pretext.mae import MAE
+from ssl_mir.pretext.pesto import PESTO
 from ssl_mir.pretext.simclr import SimCLR
 from ssl_mir.pretext.stone import STONE
 from ssl_mir.pretext.two_part import InvariantEquivariant
 
-__all__ = ["BYOLA", "COLA", "InvariantEquivariant", "M2D", "MAE", "BestRQ", "PretextModule", "STONE", "SimCLR",
+__all__ = ["BYOLA", "COLA", "InvariantEquivariant", "M2D", "MAE", "BestRQ", "PESTO", "PretextModule", "STONE", "SimCLR",
            "SimCLRCOLA"]
