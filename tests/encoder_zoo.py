@@ -4,7 +4,7 @@ round trips, the HEAR API, ONNX parity."""
 from __future__ import annotations
 
 from ssl_mir.encoders import (CRNN, BiRNN, ChromaNet, ChromaStats, Conv1dEncoder, DenseEncoder, MFCCStats,
-                              PatchTransformer, SampleCNN, ShortChunkCNN, TwoPart, VGGEncoder)
+                              PatchTransformer, PitchNet, SampleCNN, ShortChunkCNN, TwoPart, VGGEncoder)
 from ssl_mir.frontends import CQT, STFT, Chroma
 
 EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0, mel_std=2.0),
@@ -19,7 +19,10 @@ EVERY_FAMILY = [lambda: ShortChunkCNN(channels=[8, 16], n_mels=32, mel_mean=-4.0
                 lambda: VGGEncoder(channels=[4, 8], aggregation="max"),
                 lambda: ChromaStats(n_octaves=1),
                 lambda: ChromaNet(n_octaves=1, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0),
+                lambda: PitchNet(n_octaves=2, bins_per_semitone=1, max_shift=2, channels=[4, 3, 2], kernel=5,
+                                 out_bins=24, dropout=0.0),
                 lambda: TwoPart(ShortChunkCNN(channels=[4, 8], n_mels=16),
                                 ChromaNet(n_octaves=1, channels=[4, 4], time_pools=[2, 1], cqt_mean=-10.0, cqt_std=4.0))]
 FAMILY_IDS = ["short_chunk_cnn", "sample_cnn", "mfcc", "patch_transformer", "dense_stft", "conv1d_cqt", "crnn_chroma",
-              "birnn", "vgg", "chroma_stats", "chromanet", "two_part"]
+              "birnn", "vgg", "chroma_stats", "chromanet", "pitchnet",
+              "two_part"]

@@ -1,5 +1,5 @@
 """STONE (Kong et al., ISMIR 2024): its losses against hand computations, ChromaNet's equivariance to transposition,
-views that carry no label, and a real Trainer run whose loss falls."""
+views that carry no label (STONE's and PESTO's), and a real Trainer run whose loss falls."""
 
 from __future__ import annotations
 
@@ -127,15 +127,24 @@ def test_chromanet_shifting_the_input_by_k_bins_shifts_every_map_by_k(trained: b
             assert float((keys[1] - keys[0]).abs().max()) > 2 * error  # the shift is not invisible
 
 
-def test_views_carry_no_label() -> None:
-    """STONE's step reads the views alone: the same views with other labels give the same loss."""
+def _pesto() -> torch.nn.Module:
+    from ssl_mir.pretext import PESTO
+    from tests.pretext.test_pesto import _small_net
+
+    return PESTO(_small_net())
+
+
+@pytest.mark.parametrize("make,views", [(lambda: STONE(ChromaNet(channels=[4, 4], time_pools=[2, 1])), 2),
+                                        (_pesto, 1)], ids=["stone", "pesto"])
+def test_views_carry_no_label(make, views: int) -> None:
+    """The equivariant methods' steps read the views alone: the same views with other labels give the same loss."""
     torch.manual_seed(0)
-    module = STONE(ChromaNet(channels=[4, 4], time_pools=[2, 1]))
-    views = torch.randn(4, 2, 16000) * 0.1
+    module = make()
+    batch = torch.randn(4, views, 16000) * 0.1
     losses = []
     for labels in (torch.zeros(4, dtype=torch.long), torch.arange(4)):
         torch.manual_seed(3)
-        losses.append(float(module.training_step({"views": views, "key": labels}, 0)))
+        losses.append(float(module.training_step({"views": batch, "key": labels, "pitch": labels}, 0)))
     assert losses[0] == losses[1]
 
 
