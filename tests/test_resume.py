@@ -30,9 +30,7 @@ METHODS = {
                              "--model.init_args.encoder.init_args.gru_dim", "8",
                              "--model.init_args.encoder.init_args.gru_layers", "1",
                              "--model.init_args.projection_dim", "16", "--model.init_args.hidden_dim", "32"]),
-    # MAE and BEST-RQ: random masks drawn in the training step.
-    "mae": ("mae_transformer", [*TRANSFORMER, "--model.init_args.decoder_dim", "32",
-                                "--model.init_args.decoder_depth", "1", "--model.init_args.decoder_heads", "2"]),
+    # BEST-RQ: random masks drawn in the training step (MAE and M2D draw theirs the same way, `SeededDraws`).
     "bestrq": ("bestrq_transformer", [*TRANSFORMER, "--model.init_args.codebook_size", "16"]),
 }
 
