@@ -3,7 +3,7 @@
 cross-entropy of the logits; for each, the output's mean entropy and how many validation notes one offset reads the
 pitch of (within half a semitone). Each run prints as it goes.
 
-    python benchmarks/pesto_cross_entropy.py --steps 200 --manifest data/notes/manifest.csv   # 7 min on 2 cores
+    python benchmarks/pesto_cross_entropy.py --steps 200 --manifest data/notes/manifest.csv   # 12 min on 2 cores
 """
 
 from __future__ import annotations
