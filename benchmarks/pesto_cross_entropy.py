@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torch.nn.functional as F
 
 import ssl_mir.pretext.pesto as pesto
 from ssl_mir.encoders import PitchNet
