@@ -11,14 +11,12 @@ was played by. Labels: `pitch` (MIDI number), `family` (the General-MIDI family 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from ssl_mir.data.render import Note, Score, render, resolve_backend
-from ssl_mir.data.writing import write_clip, write_manifest
+from ssl_mir.data.writing import map_in_workers, write_clip, write_manifest
 from ssl_mir.progress import progress
 
 log = logging.getLogger(__name__)
@@ -28,7 +26,6 @@ GM_FAMILIES = ("piano", "chromatic_percussion", "organ", "guitar", "bass", "stri
                "pipe", "synth_lead", "synth_pad", "synth_effects", "ethnic", "percussive", "sound_effects")
 PITCHED_FAMILIES = [f for f in GM_FAMILIES if f not in ("synth_effects", "percussive", "sound_effects")]
 SILENT = 1e-4  # a rendered peak below this is a note the SoundFont has no sample for (the data checks' threshold)
-TASKS = {"pitch": "multiclass", "family": "multiclass"}
 
 
 def program_splits(families: list[str], seed: int) -> dict[int, str]:
@@ -81,10 +78,8 @@ def synthesize_notes(out: str | Path, families: list[str] = PITCHED_FAMILIES,  #
             for velocity in velocities]
     jobs = [(out, seed, duration, held, sample_rate, backend, sf2, splits, list(enumerate(plan))[k: k + 256])
             for k in range(0, len(plan), 256)]
-    with multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else nullcontext() as pool:
-        chunks = pool.imap(_render_chunk, jobs) if pool else map(_render_chunk, jobs)
-        rows = [row for chunk in progress(chunks, f"synth: {len(plan)} notes, 256 per step", len(jobs))
-                for row in chunk]
+    chunks = map_in_workers(_render_chunk, jobs, workers)
+    rows = [row for chunk in progress(chunks, f"synth: {len(plan)} notes, 256 per step", len(jobs)) for row in chunk]
     log.info("notes corpus: %d notes of %d programs under %s; %d silent (no sample at that pitch) left out", len(rows),
              len(splits), out, len(plan) - len(rows))
     return write_manifest(out / "manifest.csv", rows, ["path", "split", "program", "family", "pitch", "velocity"])

@@ -7,8 +7,6 @@ corpus, so the same seed writes the same files.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import numpy as np
 
 from ssl_mir.data.pieces import COLLECTIONS, TASKS, Work, excerpt, index_works, parse
 from ssl_mir.data.render import family_of, render, resolve_backend
-from ssl_mir.data.writing import write_clip, write_manifest
+from ssl_mir.data.writing import map_in_workers, write_clip, write_manifest
 from ssl_mir.progress import progress
 
 log = logging.getLogger(__name__)
@@ -87,10 +85,9 @@ def synthesize_pieces(out: str | Path, n_labeled: int = 600, n_unlabeled: int = 
     order = sorted(range(len(plan)), key=lambda i: (plan[i].work.id, i))  # a work's excerpts together: parsed once
     jobs = [(out, seed, duration, sample_rate, backend, sf2, [(i, plan[i]) for i in order[k: k + 64]])
             for k in range(0, len(order), 64)]
-    with multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else nullcontext() as pool:
-        chunks = pool.imap(_render_chunk, jobs) if pool else map(_render_chunk, jobs)
-        rows = dict(kv for chunk in progress(chunks, f"synth: {len(plan)} excerpts, 64 per step", len(jobs))
-                    for kv in chunk)
+    chunks = map_in_workers(_render_chunk, jobs, workers)
+    rows = dict(kv for chunk in progress(chunks, f"synth: {len(plan)} excerpts, 64 per step", len(jobs))
+                for kv in chunk)
     labeled = [rows[i] for i in range(len(plan)) if plan[i].split != "unlabeled"]
     unlabeled = [{"path": rows[i]["path"], "work": rows[i]["work"]} for i in range(len(plan))
                  if plan[i].split == "unlabeled"]

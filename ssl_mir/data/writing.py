@@ -1,9 +1,12 @@
-"""Writing a generated corpus: 16-bit WAV clips and a manifest CSV."""
+"""Writing a generated corpus: rendering in worker processes, 16-bit WAV clips and a manifest CSV."""
 
 from __future__ import annotations
 
 import csv
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -22,3 +25,13 @@ def write_manifest(path: Path, rows: list[dict[str, str]], fields: list[str]) ->
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def map_in_workers(fn: Callable[[Any], Any], jobs: Iterable[Any], workers: int) -> Iterator[Any]:
+    """`fn` over `jobs`, results in order, in `workers` spawned processes (in this one when `workers` is 1): the
+    generated corpora's files do not depend on how many."""
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(fn, jobs)

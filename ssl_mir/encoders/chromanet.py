@@ -19,11 +19,12 @@ from ssl_mir.frontends import CQT, full_precision
 
 
 def crop_bins(spec: torch.Tensor, offsets: torch.Tensor, n_bins: int) -> torch.Tensor:
-    """Each row's `n_bins` frequency bins from its own offset: (N, C, F, T), offsets (N,) → (N, C, n_bins, T). A
-    crop `k` bins higher reads the same music `k` semitones lower (at 12 bins per octave)."""
-    n, c, _, t = spec.shape
-    index = offsets.view(n, 1, 1, 1) + torch.arange(n_bins, device=spec.device).view(1, 1, n_bins, 1)
-    return spec.gather(2, index.expand(n, c, n_bins, t))
+    """Each row's `n_bins` frequency bins from its own offset: (N, C, F, ...), offsets (N,) → (N, C, n_bins, ...).
+    A crop `k` bins higher reads the same music `k` bins lower (semitones at 12 bins per octave)."""
+    n, c, _, *rest = spec.shape
+    ones = [1] * len(rest)
+    index = offsets.view(n, 1, 1, *ones) + torch.arange(n_bins, device=spec.device).view(1, 1, n_bins, *ones)
+    return spec.gather(2, index.expand(n, c, n_bins, *rest))
 
 
 def octave_average(maps: torch.Tensor) -> torch.Tensor:

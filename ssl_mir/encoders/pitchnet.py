@@ -44,7 +44,7 @@ class ToeplitzLinear(nn.Module):
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Scale each frame (N, ..., F) by its root mean square: a statistic a shift does not change, and zero stays
     zero."""
-    return x / x.pow(2).flatten(1).mean(dim=1).add(eps).sqrt().view(-1, *[1] * (x.dim() - 1))
+    return x / x.pow(2).mean(dim=tuple(range(1, x.dim())), keepdim=True).add(eps).sqrt()
 
 
 class PitchNet(Encoder):

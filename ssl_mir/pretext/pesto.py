@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
+from ssl_mir.encoders.chromanet import crop_bins
 from ssl_mir.encoders.pitchnet import PitchNet
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.pretext.pitch_losses import equivariance_loss, invariance_loss, shifted_cross_entropy
@@ -24,8 +25,7 @@ def frame_views(frames: torch.Tensor, max_shift: int, n_bins: int,
     each and k (N,)."""
     n = len(frames)
     shift = torch.randint(-max_shift, max_shift + 1, (n,), device=frames.device)
-    index = (max_shift - shift).view(n, 1, 1) + torch.arange(n_bins, device=frames.device).view(1, 1, n_bins)
-    transposed = frames.gather(2, index)  # a crop k bins lower: the content k bins higher
+    transposed = crop_bins(frames, max_shift - shift, n_bins)  # a crop k bins lower: the content k bins higher
     centre = frames[..., max_shift:max_shift + n_bins]
 
     def augment(x: torch.Tensor) -> torch.Tensor:
