@@ -3,7 +3,7 @@ them, every `trainer.log_every_n_steps` steps, rather than after every step.
 
 Lightning's bar converts the logged tensors to numbers after every training step. On a GPU each conversion makes the
 host wait until the device has finished the step, so the host cannot queue the next step's work meanwhile: a sync
-per step that a training loop without a bar does not have (issue 16).
+per step that a training loop without a bar does not have.
 """
 
 from __future__ import annotations

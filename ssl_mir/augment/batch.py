@@ -13,9 +13,9 @@ between ranks too, and the ranks' generators stay in step whatever each rank app
 Two paths apply the same draws. On a CPU a transform runs on the rows it applies to only (gathered, in chunks that
 stay in cache, and scattered back), which saves arithmetic. On an accelerator it runs on every row and
 `torch.where` keeps the rows it applies to (`Transform.apply_masked`): more arithmetic, but no gather or scatter,
-shapes that do not depend on the draws, and nothing read back to the host or copied to the device with a wait. On an
-H200 the chain once cost as much as a model step at the demo's batch, far more than its arithmetic should take there:
-the host launching kernels and waiting for the device is what counts (benchmarks/RESULTS.md). Both paths give the
+shapes that do not depend on the draws, and nothing read back to the host or copied to the device with a wait: on an
+accelerator the chain's cost is the host launching kernels and waiting for the device, not its arithmetic
+(benchmarks/RESULTS.md). Both paths give the
 same output for the same seed, except for the noise that noise and reverb generate: the accelerator's path generates
 it for every row.
 """
