@@ -15,9 +15,8 @@ stay in cache, and scattered back), which saves arithmetic. On an accelerator it
 `torch.where` keeps the rows it applies to (`Transform.apply_masked`): more arithmetic, but no gather or scatter,
 shapes that do not depend on the draws, and nothing read back to the host or copied to the device with a wait: on an
 accelerator the chain's cost is the host launching kernels and waiting for the device, not its arithmetic
-(benchmarks/RESULTS.md). Both paths give the
-same output for the same seed, except for the noise that noise and reverb generate: the accelerator's path generates
-it for every row.
+(benchmarks/RESULTS.md). Both paths give the same output for the same seed, except for the noise that noise and
+reverb generate: the accelerator's path generates it for every row.
 """
 
 from __future__ import annotations
