@@ -99,7 +99,6 @@ def _abc_tunes(path: Path) -> list[int]:
     return [int(b.split(maxsplit=1)[0]) for b in blocks] if len(titles) > 1 else []
 
 
-@lru_cache(maxsize=8)
 def parse(source: str, number: int | None) -> Any:
     """A corpus file (one tune of it, for an ABC collection) as a music21 Score, from source, no pickle cache."""
     from music21 import converter
@@ -108,6 +107,14 @@ def parse(source: str, number: int | None) -> Any:
     parser.parseFile(corpus_root() / source, number=number, forceSource=True, storePickle=False)
     parsed = parser.stream
     return parsed.mergeScores() if hasattr(parsed, "scores") else parsed  # voices given as tunes → one score
+
+
+@lru_cache(maxsize=8)
+def movement(source: str, number: int | None) -> tuple[Any, list[list[tuple[float, float, list[int]]]]]:
+    """A corpus movement parsed, with its `part_notes`: kept for the next excerpts of the same work (a work's
+    excerpts are rendered together), since flattening and merging ties copies the whole score each time."""
+    score = parse(source, number)
+    return score, part_notes(score)
 
 
 def part_notes(score: Any) -> list[list[tuple[float, float, list[int]]]]:
@@ -151,11 +158,13 @@ def analysed_key(notes: list[tuple[float, float, int]]) -> tuple[int, str]:
     return k.tonic.pitchClass, k.mode
 
 
-def excerpt(score: Any, rng: np.random.Generator, duration: float) -> tuple[Score, dict[str, str]]:
+def excerpt(score: Any, rng: np.random.Generator, duration: float,
+            parts: list[list[tuple[float, float, list[int]]]] | None = None) -> tuple[Score, dict[str, str]]:
     """Draw an excerpt of a parsed score and its labels but `collection`: a transposition in [-5, 6] semitones, a
     tempo log-uniform in [60, 160] quarters per minute, a start on a quarter note and an instrument family and
-    General-MIDI program per part; the notes come out in seconds."""
-    parts = part_notes(score)
+    General-MIDI program per part; the notes come out in seconds. `parts`: the score's `part_notes`, where the
+    caller has them."""
+    parts = part_notes(score) if parts is None else parts
     if not parts:
         raise ValueError("the score has no sounding notes")
     length = max(o + d for notes in parts for o, d, _ in notes)  # quarters

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_mir.data.pieces import COLLECTIONS, TASKS, Work, excerpt, index_works, parse
+from ssl_mir.data.pieces import COLLECTIONS, TASKS, Work, excerpt, index_works, movement
 from ssl_mir.data.render import family_of, render, resolve_backend
 from ssl_mir.data.writing import map_in_workers, write_clip, write_manifest
 from ssl_mir.progress import progress
@@ -29,11 +29,15 @@ class Assignment:
     name: str
 
 
+VALID_SHARE, TEST_SHARE = 0.15, 0.25  # of a class's labeled works; the rest train
+
+
 def assign(works: list[Work], seed: int, n_labeled: int, n_unlabeled: int,
            labeled_works: int) -> list[Assignment]:
     """Split by work. Per style class, up to `labeled_works` works (and no more than its share of `n_labeled`) are
-    drawn for the labeled set and split 70/15/15 into train/valid/test, at least one work each; the class's share of
-    the labeled excerpts is dealt round-robin over them. Every other work goes to the unlabeled pool, which deals
+    drawn for the labeled set and split 60/15/25 into train/valid/test, at least one work each (a test split of
+    hundreds of excerpts from well over a hundred works, so that a key accuracy is known to a few points); the
+    class's share of the labeled excerpts is dealt round-robin over them. Every other work goes to the unlabeled pool, which deals
     `n_unlabeled` excerpts round-robin over its shuffled works."""
     rng = np.random.default_rng([seed, 0])
     per_class = n_labeled // len(COLLECTIONS)
@@ -50,8 +54,8 @@ def assign(works: list[Work], seed: int, n_labeled: int, n_unlabeled: int,
             raise ValueError(f"collection {collection!r} has {len(members)} works; a split by work needs 3")
         chosen, rest = members[:n], members[n:]
         pool += rest
-        n_held = max(1, round(0.15 * n))
-        splits = ["train"] * (n - 2 * n_held) + ["valid"] * n_held + ["test"] * n_held
+        n_valid, n_test = max(1, round(VALID_SHARE * n)), max(1, round(TEST_SHARE * n))
+        splits = ["train"] * (n - n_valid - n_test) + ["valid"] * n_valid + ["test"] * n_test
         out += [Assignment(chosen[k % n], splits[k % n], f"{collection}_{k:04d}") for k in range(per_class)]
     if n_unlabeled and not pool:
         raise ValueError("no works are left for the unlabeled pool; lower labeled_works")
@@ -60,7 +64,7 @@ def assign(works: list[Work], seed: int, n_labeled: int, n_unlabeled: int,
     return out
 
 
-def synthesize_pieces(out: str | Path, n_labeled: int = 600, n_unlabeled: int = 6000, labeled_works: int = 40,
+def synthesize_pieces(out: str | Path, n_labeled: int = 3000, n_unlabeled: int = 30000, labeled_works: int = 200,
                       seed: int = 0, duration: float = 6.0, sample_rate: int = 16000,
                       backend: str = "auto", workers: int = 1) -> Path:
     """Write the pieces corpus under `out`: `audio/*.wav`, `manifest.csv` (the labeled set: path, split, work,
@@ -102,8 +106,8 @@ def _render_chunk(job: tuple) -> list[tuple[int, dict[str, str]]]:
     rows = []
     for i, a in items:
         rng = np.random.default_rng([seed, 1, i])
-        movement = a.work.movements[int(rng.integers(len(a.work.movements)))]
-        score, labels = excerpt(parse(*movement), rng, duration)
+        score, parts = movement(*a.work.movements[int(rng.integers(len(a.work.movements)))])
+        score, labels = excerpt(score, rng, duration, parts)
         families = {channel: family_of(program) for channel, program in score.programs.items()}
         audio = render(score, duration, sample_rate, backend, sf2, families, rng)
         name = write_clip(out, f"audio/{a.name}.wav", audio, sample_rate)

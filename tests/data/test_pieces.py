@@ -102,6 +102,8 @@ def test_assign_splits_by_work_and_refuses_too_few_works() -> None:
     for c in COLLECTIONS:
         mine = [a for a in labeled if a.work.collection == c]
         assert len({a.work.id for a in mine}) == 8 and len(mine) == 20
+        works_in = {s: len({a.work.id for a in mine if a.split == s}) for s in ("train", "valid", "test")}
+        assert works_in == {"train": 5, "valid": 1, "test": 2}  # 60/15/25 of 8 works, rounded
     assert plan == assign(works, seed=0, n_labeled=120, n_unlabeled=30, labeled_works=8)
     with pytest.raises(ValueError, match="collection 'airds' has 2 works"):
         assign([w for w in works if w.collection != "airds" or w.id in ("airds/0", "airds/1")], 0, 120, 30, 8)
