@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_mir.export import save_encoder
@@ -39,6 +40,9 @@ class ExportEncoder(pl.Callback):
         summary = getattr(trainer.datamodule, "summary", None)  # what it was pre-trained on, for the scale axis
         if summary is not None:
             meta["data"] = summary()
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+        if timer is not None:  # the training time, resumed runs included: the compute axis
+            meta["train_minutes"] = round(timer.time_elapsed("train") / 60, 3)
         save_encoder(pl_module.encoder, target, meta=meta)
         log.info("exported encoder to %s", target)
 

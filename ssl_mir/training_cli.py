@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytorch_lightning import LightningDataModule, LightningModule, Trainer
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, Timer
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 
@@ -85,6 +85,8 @@ class SslMirCLI(LightningCLI):
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         given = config.get("callbacks") or []
         theirs = [*extra, *(given if isinstance(given, list) else [given])]
+        if config.get("max_time") is None and not any(isinstance(c, Timer) for c in theirs):
+            ours.append(Timer(verbose=False))  # Lightning adds one only to stop at max_time; the export reads it
         if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in theirs):
             ours.append(StepProgressBar())  # Lightning's would read the loss back from the device at every step
         return self._instantiate_trainer({**config, **kwargs}, extra + ours)

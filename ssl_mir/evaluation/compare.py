@@ -2,7 +2,8 @@
 marked; for multiclass tasks each cell's bootstrap interval over test clips and each encoder's paired difference
 from each baseline, `intervals`) and label_efficiency.png (metric against label fraction, and against shots per
 class when there are shots, one line per encoder, error bars over seeds); with one method pre-trained on several
-amounts of unlabeled audio, also its table and unlabeled_scale.png (`scale`)."""
+amounts of unlabeled audio or for several times, also their tables and pretraining_hours.png / pretraining_minutes.png
+(`scale`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ssl_mir.evaluation.probe_training import MIN_STEPS_PER_EPOCH
 from ssl_mir.evaluation.budgets import order
 from ssl_mir.evaluation.intervals import interval_tables
 from ssl_mir.evaluation.report import Summary, best, cell, summarise, write_results
-from ssl_mir.evaluation.scale import plot_scale, pretraining_scale, scale_table
+from ssl_mir.evaluation.scale import AXES, plot_scale, pretraining_scale, scale_table
 from ssl_mir.evaluation.supervised import SupervisedBudget
 from ssl_mir.evaluation.sweep import Result, Sweep, decodes_once
 
@@ -38,10 +39,12 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
     report = [protocol(sweep, data), *(markdown_table(stats, t, m) for t, m in _task_metrics(stats)),
               "## Intervals and paired differences", *interval_tables(results)]
     panels = [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)]
-    scale = pretraining_scale(sweep.encoders, "best" if sweep.probe.layers == "best" else "output")
-    if scale:  # one method pre-trained on several amounts of unlabeled audio
-        report += ["## Unlabeled scale", *(scale_table(stats, scale, t, m) for t, m in panels)]
-        plot_scale(stats, scale, panels, out / "unlabeled_scale.png")
+    layer = "best" if sweep.probe.layers == "best" else "output"
+    for axis, (heading, _) in AXES.items():  # one method pre-trained on several amounts of audio, or for several times
+        scale = pretraining_scale(sweep.encoders, layer, axis)
+        if scale:
+            report += [f"## {heading}", *(scale_table(stats, scale, t, m, axis) for t, m in panels)]
+            plot_scale(stats, scale, panels, out / f"pretraining_{axis}.png", axis)
     write_text_atomic(out / "report.md", "\n\n".join(report) + "\n")
     plot(stats, panels, out / "label_efficiency.png")
     if sweep.shots:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from ssl_mir.cli import main
 from ssl_mir.data.manifest import Manifest
@@ -35,14 +36,38 @@ def test_export_records_the_pretraining_pool(corpus: Path, tmp_path: Path) -> No
           "--data.pool_fraction", "0.5", "--data.batch_size", "2", "--data.num_workers", "0", "--log_to", "csv",
           "--model.init_args.encoder.init_args.channels", "[4, 8]", "--model.init_args.encoder.init_args.n_mels", "16",
           "--trainer.fast_dev_run", "true", "--trainer.default_root_dir", str(tmp_path)])
-    data = json.loads((tmp_path / "encoder" / "encoder.json").read_text())["meta"]["data"]
+    meta = json.loads((tmp_path / "encoder" / "encoder.json").read_text())["meta"]
+    data = meta["data"]
     train = Manifest.load(corpus).split("train")
     assert data["clips"] == round(0.5 * len(train))
     assert data["hours"] == pytest.approx(data["clips"] * 3.0 / 3600, rel=1e-3)  # 3-s clips
+    assert 0 < meta["train_minutes"] < 5  # the training time, for the compute axis
 
 
-def _export(root: Path, name: str, method: str, hours: float | None) -> str:
-    meta = {"method": method, **({"data": {"source": "pool", "clips": 1, "hours": hours}} if hours else {})}
+def test_resumed_run_goes_on_counting_its_training_minutes(corpus: Path, tmp_path: Path) -> None:
+    """A run resumed from a checkpoint records the minutes of both runs, so that a chain of `max_time` runs makes
+    the compute axis."""
+    args = ["pretrain", "-c", str(CONFIGS / "trainer" / "cpu.yaml"), "-c", str(CONFIGS / "data" / "synthetic.yaml"),
+            "-c", str(CONFIGS / "pretrain" / "simclr_cnn2d.yaml"), "--data.manifest", str(corpus),
+            "--data.batch_size", "2", "--data.num_workers", "0", "--log_to", "csv", "--trainer.max_epochs", "-1",
+            "--model.init_args.encoder.init_args.channels", "[4, 8]", "--model.init_args.encoder.init_args.n_mels",
+            "16", "--trainer.limit_val_batches", "0"]
+    main([*args, "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path / "a")])
+    first = json.loads((tmp_path / "a" / "encoder" / "encoder.json").read_text())["meta"]["train_minutes"]
+    ckpt = torch.load(tmp_path / "a" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert 0 < ckpt["callbacks"]["Timer"]["time_elapsed"]["train"] / 60 <= first + 1e-3  # saved before fit's end
+    ckpt["callbacks"]["Timer"]["time_elapsed"]["train"] = 600.0  # as if the first run had trained for 10 minutes
+    torch.save(ckpt, tmp_path / "ten_minutes.ckpt")
+    main([*args, "--trainer.max_steps", "4", "--trainer.default_root_dir", str(tmp_path / "b"),
+          "--ckpt_path", str(tmp_path / "ten_minutes.ckpt")])
+    second = json.loads((tmp_path / "b" / "encoder" / "encoder.json").read_text())["meta"]
+    assert second["global_step"] == 4
+    assert 10 < second["train_minutes"] < 12
+
+
+def _export(root: Path, name: str, method: str, hours: float | None, minutes: float | None = None) -> str:
+    meta = {"method": method, **({"data": {"source": "pool", "clips": 1, "hours": hours}} if hours else {}),
+            **({"train_minutes": minutes} if minutes is not None else {})}
     save_encoder(ShortChunkCNN(channels=[4], n_mels=16), root / name / "encoder", meta=meta)
     return str(root / name / "encoder")
 
@@ -65,3 +90,23 @@ def test_scale_groups_one_method_over_several_pool_sizes(tmp_path: Path) -> None
     ax = figure.axes[0]
     assert len(ax.containers) == 2 and ax.get_xscale() == "log"  # one line per label fraction
     assert (tmp_path / "scale.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compute_axis_groups_one_method_and_pool_over_several_training_times(tmp_path: Path) -> None:
+    a = _export(tmp_path, "t15", "SimCLR", 50.0, 15.0)
+    b = _export(tmp_path, "t30", "SimCLR", 50.0, 30.2)
+    c = _export(tmp_path, "small", "SimCLR", 5.0, 30.0)  # another pool: a line of its own, with one point
+    d = _export(tmp_path, "untimed", "SimCLR", 50.0)
+    assert pretraining_scale([a, b, c, d], axis="minutes") == {"t15": ("SimCLR · ShortChunkCNN, 50.0 h", 15.0),
+                                                               "t30": ("SimCLR · ShortChunkCNN, 50.0 h", 30.2)}
+    assert set(pretraining_scale([a, b, c, d])) == {"t15", "t30", "small", "untimed"}  # the hours axis
+    half = Budget(0, 0.5)
+    stats = {("t15", "key", half, "accuracy"): (0.2, 0.01, 3), ("t30", "key", half, "accuracy"): (0.3, 0.02, 3)}
+    scale = pretraining_scale([a, b], axis="minutes")
+    table = scale_table(stats, scale, "key", "accuracy", "minutes")
+    assert "against pre-training minutes" in table
+    assert table.index("| 15.00 | 0.200 ± 0.010 |") < table.index("| 30.20 | 0.300 ± 0.020 |")
+    figure = plot_scale(stats, scale, [("key", "accuracy")], tmp_path / "minutes.png", "minutes")
+    assert figure.axes[0].get_xlabel() == "pre-training time (minutes)"
+    (line,) = figure.axes[0].containers  # one line: one group at one label budget
+    assert list(line.lines[0].get_xdata()) == [15.0, 30.2]
