@@ -48,7 +48,7 @@ class Journal:
                 changed = sorted(k for k in {*before, *self.settings} if before.get(k) != self.settings.get(k))
                 raise ValueError(f"{self.out} holds the results of a sweep with other settings ({', '.join(changed)}"
                                  f" differ); give --out another folder, or delete it to start again")
-            for row in _read(self.path):  # rows without a sweep.json have unknown settings: not reused
+            for row in read_rows(self.path):  # rows without a sweep.json have unknown settings: not reused
                 self.cells.setdefault(cell_of(row), []).append(row)
 
     @property
@@ -76,7 +76,8 @@ def write_rows(rows: list[Result], path: Path) -> None:
     write_atomic(path, write)
 
 
-def _read(path: Path) -> list[Result]:
+def read_rows(path: Path) -> list[Result]:
+    """The rows of a results.csv."""
     with open(path, newline="") as f:
         return [{"encoder": r["encoder"], "task": r["task"], "fraction": float(r["fraction"]),
                  "shots": int(r.get("shots") or 0), "seed": int(r["seed"]), "layer": r["layer"], "metric": r["metric"],
