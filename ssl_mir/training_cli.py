@@ -17,6 +17,7 @@ from ssl_mir.evaluation.supervised import Supervised
 from ssl_mir.guard import NonFiniteGuard, OnNonFinite
 from ssl_mir.health import HealthMonitor
 from ssl_mir.loggers import LoggerKind, make_logger
+from ssl_mir.precision import resolve_precision
 from ssl_mir.pretext.base import PretextModule
 from ssl_mir.progress_bar import StepProgressBar
 from ssl_mir.runlock import hold, is_rank_zero
@@ -67,6 +68,7 @@ class SslMirCLI(LightningCLI):
         root = Path(config.get("default_root_dir") or "runs")
         if is_rank_zero():
             hold(root)  # before anything is written there
+        kwargs["precision"] = resolve_precision(str(config.get("accelerator", "auto")), config.get("precision"))
         if not config.get("plugins"):
             kwargs["plugins"] = [AtomicCheckpointIO()]  # checkpoints whole or absent; unreadable ones named
             if SLURMEnvironment.detect():  # SIGUSR1 is CheckpointOnStop's: it stops at a step's end, then requeues

@@ -78,7 +78,7 @@ def test_probe_and_compare_refuse_trainer_options_they_do_not_honour(command: st
 def test_one_device_is_all_they_take() -> None:
     from ssl_mir.commands.evaluation import OneDevice
 
-    assert OneDevice("cpu", "bf16-mixed", 1).precision == "bf16-mixed"
+    assert OneDevice("gpu", "bf16-mixed", 1).precision == "bf16-mixed"
     with pytest.raises(ValueError, match="probe and compare run on one device"):
         OneDevice("gpu", "bf16-mixed", 4)
 

@@ -54,6 +54,9 @@ class OneDevice:
     devices: int = 1
 
     def __post_init__(self) -> None:
+        from ssl_mir.precision import resolve_precision
+
+        self.precision = str(resolve_precision(self.accelerator, self.precision))  # bf16 only where it is native
         if self.devices != 1:
             raise ValueError(f"trainer.devices is {self.devices}: probe and compare run on one device; compose "
                              f"configs/trainer/cpu.yaml or gpu_bf16.yaml instead of a multi-device trainer YAML")
