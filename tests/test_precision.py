@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 
 from ssl_mir import precision
 from ssl_mir.cli import main
@@ -29,20 +30,28 @@ def test_bf16_runs_in_fp32_on_a_cpu_without_it(native: bool, monkeypatch: pytest
     assert resolve_precision("cpu", None) is None
 
 
+class RecordPrecision(pl.Callback):
+    """Keeps the precision the trainer runs at, as the CLI built it."""
+
+    seen: list[str] = []
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        RecordPrecision.seen.append(str(trainer.precision))
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_pretrain_and_probe_follow_the_rule(native: bool, corpus: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            caplog: pytest.LogCaptureFixture) -> None:
-    """configs/trainer/cpu.yaml asks bf16-mixed: Lightning turns autocast on only where the CPU has bf16."""
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """configs/trainer/cpu.yaml asks bf16-mixed: the trainer gets it only where the CPU has bf16."""
     from ssl_mir.commands.evaluation import OneDevice
 
     monkeypatch.setattr(precision, "native_bf16", lambda: native)
-    with caplog.at_level(logging.INFO):
-        main(["pretrain", "-c", str(CONFIGS / "trainer" / "cpu.yaml"), "-c", str(CONFIGS / "data" / "synthetic.yaml"),
-              "-c", str(CONFIGS / "pretrain" / "simclr_cnn2d.yaml"), "--data.manifest", str(corpus),
-              "--data.batch_size", "2", "--data.num_workers", "0", "--log_to", "csv",
-              "--model.init_args.encoder.init_args.channels", "[4, 8]",
-              "--model.init_args.encoder.init_args.n_mels", "16", "--trainer.fast_dev_run", "true",
-              "--trainer.default_root_dir", str(tmp_path)])
-    assert ("Using bfloat16 Automatic Mixed Precision" in caplog.text) is native
+    RecordPrecision.seen.clear()
+    main(["pretrain", "-c", str(CONFIGS / "trainer" / "cpu.yaml"), "-c", str(CONFIGS / "data" / "synthetic.yaml"),
+          "-c", str(CONFIGS / "pretrain" / "simclr_cnn2d.yaml"), "--data.manifest", str(corpus),
+          "--data.batch_size", "2", "--data.num_workers", "0", "--log_to", "csv",
+          "--model.init_args.encoder.init_args.channels", "[4, 8]", "--model.init_args.encoder.init_args.n_mels", "16",
+          "--trainer.callbacks+=tests.test_precision.RecordPrecision", "--trainer.fast_dev_run", "true",
+          "--trainer.default_root_dir", str(tmp_path)])
+    assert RecordPrecision.seen == ["bf16-mixed" if native else "32-true"]
     assert OneDevice("cpu", "bf16-mixed", 1).precision == ("bf16-mixed" if native else "32-true")
