@@ -1,8 +1,8 @@
 """bf16 autocast on a CPU only where the CPU computes bf16 natively.
 
 oneDNN runs bf16 convolutions and matmuls in hardware on CPUs with AVX-512 BF16 or AMX, and emulates them on the
-others. The same pre-training step measured 1.9× faster in bf16 than in fp32 on an Intel Xeon with native bf16, and
-6× slower on an AVX2-only AMD EPYC (benchmarks/RESULTS.md, "bf16 on CPUs without native bf16"). So a bf16 precision
+others. The same pre-training step measured 1.56× faster in bf16 than in fp32 on an Intel Xeon with native bf16, and
+8.5× slower on an AVX2-only AMD EPYC (benchmarks/RESULTS.md, "bf16 on a CPU without native bf16"). So a bf16 precision
 asked of a CPU without it runs in fp32, with a warning; a GPU's precision is never changed.
 """
 
