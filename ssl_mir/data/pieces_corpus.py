@@ -37,8 +37,8 @@ def assign(works: list[Work], seed: int, n_labeled: int, n_unlabeled: int,
     """Split by work. Per style class, up to `labeled_works` works (and no more than its share of `n_labeled`) are
     drawn for the labeled set and split 60/15/25 into train/valid/test, at least one work each (a test split of
     hundreds of excerpts from well over a hundred works, so that a key accuracy is known to a few points); the
-    class's share of the labeled excerpts is dealt round-robin over them. Every other work goes to the unlabeled pool, which deals
-    `n_unlabeled` excerpts round-robin over its shuffled works."""
+    class's share of the labeled excerpts is dealt round-robin over them. Every other work goes to the unlabeled
+    pool, which deals `n_unlabeled` excerpts round-robin over its shuffled works."""
     rng = np.random.default_rng([seed, 0])
     per_class = n_labeled // len(COLLECTIONS)
     if per_class < 3:

@@ -40,7 +40,7 @@ def write_comparison(results: list[Result], sweep: Sweep, data: LabeledDataModul
               "## Intervals and paired differences", *interval_tables(results)]
     panels = [(t, PRIMARY_METRIC[data.task_kinds[t]]) for t in sweep.task_names(data)]
     layer = "best" if sweep.probe.layers == "best" else "output"
-    for axis, (heading, _) in AXES.items():  # one method pre-trained on several amounts of audio, or for several times
+    for axis, (heading, _, _) in AXES.items():  # one method pre-trained on several amounts of audio, or for several times
         scale = pretraining_scale(sweep.encoders, layer, axis)
         if scale:
             report += [f"## {heading}", *(scale_table(stats, scale, t, m, axis) for t, m in panels)]

@@ -23,9 +23,9 @@ from ssl_mir.export import read_config
 
 Axis = Literal["hours", "minutes"]
 Scale = dict[str, tuple[str, float]]  # encoder label → (the group its points share, position on the axis)
-AXES: dict[Axis, tuple[str, str]] = {  # axis → (report heading, axis label)
-    "hours": ("Unlabeled scale", "unlabeled audio in pre-training (hours)"),
-    "minutes": ("Pre-training compute", "pre-training time (minutes)"),
+AXES: dict[Axis, tuple[str, str, str]] = {  # axis → (report heading, table column, plot axis label)
+    "hours": ("Unlabeled scale", "unlabeled hours", "unlabeled audio in pre-training (hours)"),
+    "minutes": ("Pre-training compute", "pre-training minutes", "pre-training time (minutes)"),
 }
 
 
@@ -55,11 +55,11 @@ def pretraining_scale(specs: list[str], layer: str = "output", axis: Axis = "hou
 def scale_table(stats: Summary, scale: Scale, task: str, metric: str, axis: Axis = "hours") -> str:
     """Rows: group and position on the axis; columns: label budgets."""
     fractions = sorted({f for _, t, f, m in stats if (t, m) == (task, metric)}, key=order)
-    unit = {"hours": "unlabeled hours", "minutes": "pre-training minutes"}[axis]
+    unit = AXES[axis][1]
     lines = [f"### {task}: {metric} against {unit}", "",
              f"| method | {unit} | " + " | ".join(f.text for f in fractions) + " |",
              "|---|---:|" + "---:|" * len(fractions)]
-    for label, (group, x) in sorted(scale.items(), key=lambda kv: (kv[1][0], kv[1][1])):
+    for label, (group, x) in sorted(scale.items(), key=lambda kv: kv[1]):
         cells = [cell(*stats[(label, task, f, metric)]) if (label, task, f, metric) in stats else "-"
                  for f in fractions]
         lines.append(f"| {group} | {x:.2f} | " + " | ".join(cells) + " |")
@@ -80,4 +80,4 @@ def plot_scale(stats: Summary, scale: Scale, panels: list[tuple[str, str]], path
                           if (label, task, f, metric) in stats]
                 ax.errorbar([x for x, _ in points], [s[0] for _, s in points], yerr=[s[1] for _, s in points],
                             label=f"{group}, {f.text} labels", marker="o", capsize=3)
-    return plotting.finish(figure, axes, AXES[axis][1], panels, path)
+    return plotting.finish(figure, axes, AXES[axis][2], panels, path)
